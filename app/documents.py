@@ -1,0 +1,149 @@
+"""Documents as content owners see them: register, list, show, regroup, delete.
+
+A delete removes every trace: the index points, the chunk and job rows, the
+stored original (unless another document has the same bytes) and the clean
+text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.directory import get_group, get_user
+from app.tables import Document, IngestJob
+from retrieval.schema import PUBLIC_TOKEN, IndexFilter, group_token, user_token
+
+
+class DocumentNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Registration:
+    document: Document
+    job: IngestJob | None
+    outcome: str  # queued | unchanged | regrouped | failed
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def document_acl(doc: Document) -> list[str]:
+    tokens = [group_token(g.id) for g in doc.groups]
+    if doc.owner_id is not None:
+        tokens.append(user_token(doc.owner_id))
+    if doc.public:
+        tokens.append(PUBLIC_TOKEN)
+    return sorted(tokens)
+
+
+def stored_file(files_dir: Path, sha: str) -> Path:
+    return files_dir / sha[:2] / sha
+
+
+def text_file(data_dir: Path, doc_id: str) -> Path:
+    return data_dir / "text" / f"{doc_id}.txt"
+
+
+def store_original(files_dir: Path, path: Path, sha: str) -> Path:
+    target = stored_file(files_dir, sha)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(path, partial)
+        partial.replace(target)  # atomic: never a half-copied original
+    return target
+
+
+def find_by_source(session: Session, source_uri: str) -> Document | None:
+    return session.scalar(select(Document).where(Document.source_uri == source_uri))
+
+
+def get_document(session: Session, doc_id: str) -> Document:
+    doc = session.get(Document, doc_id)
+    if doc is None:
+        doc = session.scalar(select(Document).where(Document.id.startswith(doc_id)))
+    if doc is None:
+        raise DocumentNotFound(f"no document with id {doc_id!r}")
+    return doc
+
+
+def new_document(source_uri: str, source: str) -> Document:
+    return Document(id=uuid.uuid4().hex, source_uri=source_uri, source=source, title=Path(source).stem)
+
+
+def set_access(session: Session, doc: Document, groups: list[str], owner: str | None, public: bool) -> None:
+    doc.groups = [get_group(session, g) for g in groups]
+    doc.owner_id = get_user(session, owner).id if owner else None
+    doc.public = public
+
+
+def record_failure(doc: Document, error: Exception | str) -> None:
+    doc.status = "failed"
+    doc.error = str(error)
+
+
+def list_documents(session: Session, status: str | None = None) -> list[Document]:
+    query = select(Document).order_by(Document.created_at, Document.source)
+    if status:
+        query = query.where(Document.status == status)
+    return list(session.scalars(query))
+
+
+def document_summary(doc: Document) -> dict:
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "source": doc.source,
+        "status": doc.status,
+        "groups": sorted(g.name for g in doc.groups),
+        "public": doc.public,
+        "owner": doc.owner.name if doc.owner else None,
+        "type": doc.doc_type,
+        "chunks": doc.chunk_count,
+        "pages": doc.page_count,
+        "size": doc.size,
+        "error": doc.error,
+        "updated_at": doc.updated_at.isoformat() if doc.updated_at else None,
+    }
+
+
+def document_detail(doc: Document) -> dict:
+    return {
+        **document_summary(doc),
+        "source_uri": doc.source_uri,
+        "sha256": doc.sha256,
+        "mime": doc.mime,
+        "embed_model": doc.embed_model,
+        "created_at": doc.created_at.isoformat() if doc.created_at else None,
+        "chunk_list": [
+            {"id": c.id, "chunk_no": c.chunk_no, "page": c.page, "heading_path": c.heading_path,
+             "char_start": c.char_start, "char_end": c.char_end, "tokens": c.token_count}
+            for c in doc.chunks
+        ],
+    }
+
+
+def delete_document(session: Session, index, files_dir: Path, data_dir: Path, doc: Document) -> None:
+    """Index first, files next, rows last: a crash part-way leaves a row to retry the delete from."""
+    index.delete(IndexFilter(doc_ids=[doc.id]))
+    if doc.sha256:
+        others = session.scalar(
+            select(func.count()).select_from(Document).where(Document.sha256 == doc.sha256, Document.id != doc.id)
+        )
+        if not others:
+            stored_file(files_dir, doc.sha256).unlink(missing_ok=True)
+    text_file(data_dir, doc.id).unlink(missing_ok=True)
+    session.delete(doc)

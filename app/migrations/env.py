@@ -1,0 +1,32 @@
+"""Alembic environment: runs on the connection handed in by app.db.migrate."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from app.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as conn:
+            _run_on(conn)
+    else:
+        _run_on(connection)
+
+
+def _run_on(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,179 @@
+"""Parse a file into blocks with pages and heading paths, using unstructured.
+
+The ``fast`` strategy reads text layers; pages that have none (scans) are read
+again with ``ocr_only`` through Debian's tesseract. CSV rows become
+"column: value" lines so every chunk carries its column names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+
+from ingest import offline  # noqa: F401  (sets the offline environment before unstructured loads)
+from ingest.document import Block, ParsedDocument
+from ingest.errors import CorruptDocumentError, EncryptedDocumentError, IngestError, NoTextError
+from ingest.sniff import FileKind
+
+log = logging.getLogger(__name__)
+
+_SKIP_CATEGORIES = {"PageBreak", "PageNumber", "Image", "Header", "Footer"}
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file whatever its encoding (UTF-8, UTF-16, cp1252, latin-1…)."""
+    raw = path.read_bytes()
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(enc)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise CorruptDocumentError("the text is in no encoding we can recognise")
+    return str(best)
+
+
+def parse(path: Path, kind: FileKind, ocr_languages: str = "eng") -> ParsedDocument:
+    try:
+        if kind.kind == "pdf":
+            return _parse_pdf(path, ocr_languages)
+        if kind.kind == "csv":
+            return _parse_csv(read_text(path))
+        elements = _partition(path, kind)
+    except IngestError:
+        raise
+    except Exception as exc:  # parsers raise anything; the owner needs one clear line
+        raise CorruptDocumentError(f"could not parse the {kind.kind.upper()} file: {exc}") from exc
+    doc = _to_document(kind.kind, elements)
+    if kind.kind == "eml":
+        _prepend_mail_headers(path, doc)
+    if not any(b.text.strip() for b in doc.blocks):
+        raise NoTextError(f"no text could be extracted from this {kind.kind.upper()} file")
+    return doc
+
+
+def _partition(path: Path, kind: FileKind) -> list:
+    if kind.kind == "docx":
+        from unstructured.partition.docx import partition_docx
+
+        return partition_docx(filename=str(path))
+    if kind.kind == "pptx":
+        from unstructured.partition.pptx import partition_pptx
+
+        return partition_pptx(filename=str(path))
+    if kind.kind == "html":
+        from unstructured.partition.html import partition_html
+
+        return partition_html(text=read_text(path))
+    if kind.kind == "eml":
+        from unstructured.partition.email import partition_email
+
+        return partition_email(filename=str(path), process_attachments=False)
+    if kind.kind == "md":
+        from unstructured.partition.md import partition_md
+
+        return partition_md(text=read_text(path))
+    from unstructured.partition.text import partition_text
+
+    return partition_text(text=read_text(path))
+
+
+def _pdf_page_count(path: Path) -> int:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                if reader.decrypt("") == 0:  # the empty user password does not open it
+                    raise EncryptedDocumentError("the PDF is password-protected; upload an unprotected copy")
+            except NotImplementedError as exc:
+                raise EncryptedDocumentError(f"the PDF is encrypted with an unsupported scheme: {exc}") from exc
+        return len(reader.pages)
+    except (PdfReadError, ValueError, OSError, KeyError) as exc:
+        raise CorruptDocumentError(f"the PDF is damaged: {exc}") from exc
+
+
+def _parse_pdf(path: Path, ocr_languages: str) -> ParsedDocument:
+    from unstructured.partition.pdf import partition_pdf
+
+    pages = _pdf_page_count(path)
+    elements = partition_pdf(filename=str(path), strategy="fast")
+    text_pages = {e.metadata.page_number for e in elements if e.text.strip()}
+    missing = [p for p in range(1, pages + 1) if p not in text_pages]
+    ocr_pages: list[int] = []
+    if missing:
+        log.info("%s: %d page(s) without a text layer, running OCR", path.name, len(missing))
+        ocr = partition_pdf(filename=str(path), strategy="ocr_only", languages=ocr_languages.split("+"))
+        wanted = set(missing)
+        ocr_elements = [e for e in ocr if e.metadata.page_number in wanted]
+        ocr_pages = sorted({e.metadata.page_number for e in ocr_elements if e.text.strip()})
+        elements = sorted(
+            [*elements, *ocr_elements], key=lambda e: (e.metadata.page_number or 0)
+        )  # stable: keeps reading order within a page
+    doc = _to_document("pdf", elements)
+    doc.page_count = pages
+    doc.ocr_pages = ocr_pages
+    if not any(b.text.strip() for b in doc.blocks):
+        raise NoTextError("no text could be extracted from this PDF, not even by OCR")
+    return doc
+
+
+def _to_document(kind: str, elements: list) -> ParsedDocument:
+    blocks: list[Block] = []
+    stack: list[str] = []
+    title: str | None = None
+    for el in elements:
+        category = getattr(el, "category", type(el).__name__)
+        text = (el.text or "").strip()
+        if not text or category in _SKIP_CATEGORIES:
+            continue
+        page = getattr(el.metadata, "page_number", None)
+        if category == "Title":
+            depth = getattr(el.metadata, "category_depth", None) or 0
+            stack = [*stack[:depth], text[:200]]
+            title = title or text[:200]
+            blocks.append(Block(text, page, tuple(stack), is_heading=True))
+            continue
+        blocks.append(Block(text, page, tuple(stack)))
+    return ParsedDocument(kind=kind, title=title, blocks=blocks)
+
+
+def _parse_csv(text: str) -> ParsedDocument:
+    sample = text[:5000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise NoTextError("the CSV file has no rows")
+    header, body = rows[0], rows[1:]
+    blocks = [Block(" | ".join(header), None, (), is_heading=False)] if not body else []
+    for row in body:
+        cells = [f"{h.strip()}: {v.strip()}" for h, v in zip(header, row) if v.strip()]
+        if cells:
+            blocks.append(Block("; ".join(cells) + ".", None, ()))
+    return ParsedDocument(kind="csv", title=None, blocks=blocks)
+
+
+def _prepend_mail_headers(path: Path, doc: ParsedDocument) -> None:
+    from email import policy
+    from email.parser import BytesParser
+
+    with path.open("rb") as fh:
+        msg = BytesParser(policy=policy.default).parse(fh, headersonly=True)
+    fields = [f"{name}: {msg[name]}" for name in ("From", "To", "Cc", "Date", "Subject") if msg[name]]
+    if fields:
+        doc.blocks.insert(0, Block("\n".join(fields), None, ()))
+    if msg["Subject"]:
+        doc.title = str(msg["Subject"])

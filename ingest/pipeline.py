@@ -1,0 +1,46 @@
+"""One file to a list of chunks: sniff → parse → clean → chunk → de-duplicate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from llama_index.core.node_parser import SentenceSplitter
+
+from ingest.chunk import chunk_document, make_splitter
+from ingest.clean import clean_document
+from ingest.dedup import drop_duplicates
+from ingest.document import Chunk
+from ingest.errors import NoTextError
+from ingest.offline import use_local_spacy
+from ingest.parse import parse
+from ingest.sniff import FileKind, sniff
+
+
+@dataclass
+class PreparedDocument:
+    kind: FileKind
+    title: str | None
+    page_count: int | None
+    clean_text: str
+    chunks: list[Chunk]
+    ocr_pages: list[int]
+
+
+@lru_cache(maxsize=8)
+def _splitter(chunk_size: int, chunk_overlap: int, encoder) -> SentenceSplitter:
+    # SentenceSplitter only needs len() of the token list; counting is the encoder's job.
+    return make_splitter(chunk_size, chunk_overlap, lambda text: [0] * encoder.count_tokens(text))
+
+
+def prepare_chunks(path: Path, settings, encoder) -> PreparedDocument:
+    use_local_spacy(settings.models_dir)
+    kind = sniff(path, settings.max_unpacked_bytes)
+    parsed = clean_document(parse(path, kind, settings.ocr_languages))
+    splitter = _splitter(settings.chunk_size, settings.chunk_overlap, encoder)
+    clean_text, chunks = chunk_document(parsed, splitter, encoder.count_tokens)
+    chunks = drop_duplicates(chunks, settings.near_duplicate_threshold)
+    if not chunks:
+        raise NoTextError("the document holds no text to index")
+    return PreparedDocument(kind, parsed.title, parsed.page_count, clean_text, chunks, parsed.ocr_pages)

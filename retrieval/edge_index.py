@@ -1,0 +1,143 @@
+"""Qdrant Edge backend: the Qdrant engine in this process, one shard per collection."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import qdrant_edge as q
+
+from retrieval.filters import build_filter, edge_kit
+from retrieval.index import IndexError_, VectorQuery, require_filter
+from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit
+
+_SCHEMA = {
+    "keyword": q.PayloadSchemaType.Keyword,
+    "integer": q.PayloadSchemaType.Integer,
+    "datetime": q.PayloadSchemaType.Datetime,
+    "text": q.PayloadSchemaType.Text,
+}
+
+
+class EdgeIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._kit = edge_kit()
+        self._shard: q.EdgeShard | None = None
+        if self.exists():
+            try:
+                self._shard = q.EdgeShard.load(str(path))
+            except Exception as exc:  # the engine's own message is the useful part
+                raise IndexError_(
+                    f"cannot open the embedded index at {path}: {exc}. If another inhouse "
+                    "process is using this data directory, stop it first."
+                ) from exc
+
+    def exists(self) -> bool:
+        return self.path.exists() and any(self.path.iterdir())
+
+    def ensure_collection(self, dim: int) -> None:
+        if self._shard is not None:
+            return
+        config = q.EdgeConfig(
+            vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._shard = q.EdgeShard.create(str(self.path), config)
+        for name, kind in PAYLOAD_INDEXES.items():
+            self._shard.update(q.UpdateOperation.create_field_index(name, _SCHEMA[kind]))
+        self._shard.flush()
+
+    @property
+    def shard(self) -> q.EdgeShard:
+        if self._shard is None:
+            raise IndexError_(f"no collection at {self.path}: nothing has been ingested yet")
+        return self._shard
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        if not points:
+            return
+        batch = [
+            q.Point(
+                p.id,
+                {DENSE: p.dense, SPARSE: q.SparseVector(p.sparse.indices, p.sparse.values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        self.shard.update(q.UpdateOperation.upsert_points(batch))
+        self.shard.flush()
+
+    def delete(self, where: IndexFilter) -> None:
+        if self._shard is None:
+            return
+        self.shard.update(q.UpdateOperation.delete_points_by_filter(build_filter(where, self._kit)))
+        self.shard.flush()
+
+    def set_payload(self, where: IndexFilter, payload: dict) -> None:
+        self.shard.update(q.UpdateOperation.set_payload_by_filter(build_filter(where, self._kit), payload))
+        self.shard.flush()
+
+    def count(self, where: IndexFilter | None = None) -> int:
+        if self._shard is None:
+            return 0
+        return self.shard.count(q.CountRequest(exact=True, filter=build_filter(where, self._kit)))
+
+    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+        if self._shard is None:
+            return
+        offset = None
+        flt = build_filter(where, self._kit)
+        while True:
+            records, offset = self.shard.scroll(
+                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=False)
+            )
+            for rec in records:
+                yield str(rec.id)
+            if offset is None:
+                return
+
+    def get(self, ids: Sequence[str]) -> list[IndexHit]:
+        if self._shard is None or not ids:
+            return []
+        return [IndexHit(str(r.id), 0.0, dict(r.payload or {})) for r in self.shard.retrieve(list(ids), True)]
+
+    def _request(self, vq: VectorQuery) -> q.QueryRequest:
+        require_filter(vq)
+        flt = build_filter(vq.filter, self._kit)
+        dense = q.Query.Nearest(vq.dense, using=DENSE) if vq.dense is not None else None
+        sparse = (
+            q.Query.Nearest(q.SparseVector(vq.sparse.indices, vq.sparse.values), using=SPARSE)
+            if vq.sparse is not None
+            else None
+        )
+        if dense is not None and sparse is not None:
+            fusion = q.Fusion.Dbsf() if vq.fusion == "dbsf" else q.Fusion.Rrf(vq.rrf_k, vq.weights)
+            prefetches = [
+                q.Prefetch(vq.prefetch_limit, query=dense, filter=flt),
+                q.Prefetch(vq.prefetch_limit, query=sparse, filter=flt),
+            ]
+            return q.QueryRequest(vq.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True)
+        return q.QueryRequest(vq.limit, query=dense or sparse, filter=flt, with_payload=True)
+
+    def query(self, vq: VectorQuery) -> list[IndexHit]:
+        if self._shard is None:
+            return []
+        return [IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in self.shard.query(self._request(vq))]
+
+    def query_many(self, queries: Sequence[VectorQuery]) -> list[list[IndexHit]]:
+        if self._shard is None:
+            return [[] for _ in queries]
+        results = self.shard.query_batch(q.QueryBatchRequest([self._request(vq) for vq in queries]))
+        return [[IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
+
+    def drop(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None

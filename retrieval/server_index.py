@@ -1,0 +1,150 @@
+"""qdrant-client backend: a Qdrant server (or cluster) by URL.
+
+Given a local path instead of a URL it runs qdrant-client's local mode, which
+implements the same API in pure Python: that is how the server code path is
+tested without a server binary. It is not an embedded default (too slow).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from qdrant_client import QdrantClient
+from qdrant_client import models as m
+
+from retrieval.filters import build_filter, client_kit
+from retrieval.index import VectorQuery, require_filter
+from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit
+
+_SCHEMA = {
+    "keyword": m.PayloadSchemaType.KEYWORD,
+    "integer": m.PayloadSchemaType.INTEGER,
+    "datetime": m.PayloadSchemaType.DATETIME,
+    "text": m.PayloadSchemaType.TEXT,
+}
+
+
+class ServerIndex:
+    def __init__(
+        self, collection: str, url: str | None = None, path: Path | None = None, api_key: str | None = None
+    ) -> None:
+        if url:
+            self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
+        elif path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+            self.client = QdrantClient(path=str(path))
+        else:
+            raise ValueError("ServerIndex needs a url or a local path")
+        self.collection = collection
+        self._kit = client_kit()
+
+    def exists(self) -> bool:
+        return self.client.collection_exists(self.collection)
+
+    def ensure_collection(self, dim: int) -> None:
+        if self.exists():
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config={DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+        )
+        with warnings.catch_warnings():  # local mode says indexes are no-ops there; true, and fine
+            warnings.simplefilter("ignore", UserWarning)
+            for name, kind in PAYLOAD_INDEXES.items():
+                self.client.create_payload_index(self.collection, name, field_schema=_SCHEMA[kind])
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        if not points:
+            return
+        self.client.upsert(
+            self.collection,
+            points=[
+                m.PointStruct(
+                    id=p.id,
+                    vector={DENSE: p.dense, SPARSE: m.SparseVector(indices=p.sparse.indices, values=p.sparse.values)},
+                    payload=p.payload,
+                )
+                for p in points
+            ],
+            wait=True,
+        )
+
+    def delete(self, where: IndexFilter) -> None:
+        if not self.exists():
+            return
+        self.client.delete(
+            self.collection, points_selector=m.FilterSelector(filter=build_filter(where, self._kit)), wait=True
+        )
+
+    def set_payload(self, where: IndexFilter, payload: dict) -> None:
+        self.client.set_payload(
+            self.collection, payload=payload, points=m.FilterSelector(filter=build_filter(where, self._kit)), wait=True
+        )
+
+    def count(self, where: IndexFilter | None = None) -> int:
+        if not self.exists():
+            return 0
+        return self.client.count(self.collection, count_filter=build_filter(where, self._kit), exact=True).count
+
+    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+        if not self.exists():
+            return
+        offset = None
+        flt = build_filter(where, self._kit)
+        while True:
+            records, offset = self.client.scroll(
+                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=False
+            )
+            for rec in records:
+                yield str(rec.id)
+            if offset is None:
+                return
+
+    def get(self, ids: Sequence[str]) -> list[IndexHit]:
+        if not ids or not self.exists():
+            return []
+        return [IndexHit(str(r.id), 0.0, dict(r.payload or {})) for r in self.client.retrieve(self.collection, list(ids))]
+
+    def _request(self, vq: VectorQuery) -> m.QueryRequest:
+        require_filter(vq)
+        flt = build_filter(vq.filter, self._kit)
+        sparse = (
+            m.SparseVector(indices=vq.sparse.indices, values=vq.sparse.values) if vq.sparse is not None else None
+        )
+        if vq.dense is not None and sparse is not None:
+            if vq.fusion == "dbsf":
+                fusion = m.FusionQuery(fusion=m.Fusion.DBSF)
+            else:
+                fusion = m.RrfQuery(rrf=m.Rrf(k=vq.rrf_k, weights=vq.weights))
+            return m.QueryRequest(
+                prefetch=[
+                    m.Prefetch(query=vq.dense, using=DENSE, limit=vq.prefetch_limit, filter=flt),
+                    m.Prefetch(query=sparse, using=SPARSE, limit=vq.prefetch_limit, filter=flt),
+                ],
+                query=fusion,
+                filter=flt,
+                limit=vq.limit,
+                with_payload=True,
+            )
+        if vq.dense is not None:
+            return m.QueryRequest(query=vq.dense, using=DENSE, filter=flt, limit=vq.limit, with_payload=True)
+        return m.QueryRequest(query=sparse, using=SPARSE, filter=flt, limit=vq.limit, with_payload=True)
+
+    def query(self, vq: VectorQuery) -> list[IndexHit]:
+        return self.query_many([vq])[0]
+
+    def query_many(self, queries: Sequence[VectorQuery]) -> list[list[IndexHit]]:
+        if not self.exists():
+            return [[] for _ in queries]
+        responses = self.client.query_batch_points(self.collection, requests=[self._request(v) for v in queries])
+        return [[IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points] for r in responses]
+
+    def drop(self) -> None:
+        if self.exists():
+            self.client.delete_collection(self.collection)
+
+    def close(self) -> None:
+        self.client.close()
