@@ -20,11 +20,13 @@ users_app = typer.Typer(no_args_is_help=True, help="Manage users.")
 groups_app = typer.Typer(no_args_is_help=True, help="Manage groups and memberships.")
 models_app = typer.Typer(no_args_is_help=True, help="Bring the default models onto this machine.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Ingestion jobs.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate retrieval and answers.")
 app.add_typer(docs_app, name="docs")
 app.add_typer(users_app, name="users")
 app.add_typer(groups_app, name="groups")
 app.add_typer(models_app, name="models")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(eval_app, name="eval")
 
 JsonOpt = typer.Option(False, "--json", help="print one JSON document on stdout")
 
@@ -115,6 +117,31 @@ def ingest(
         raise SystemExit(1)
 
 
+@app.command("import-manifest")
+def import_manifest(manifest: Path, as_json: bool = JsonOpt) -> None:
+    """Create the groups and users a manifest names and ingest its documents with their access."""
+    from app.directory import DirectoryError
+    from app.ingestion import IngestService
+    from app.manifest import load_manifest
+
+    if not manifest.is_file():
+        fail(f"no manifest at {manifest}")
+    with services_ctx() as services, progress_bar() as bars:
+        task = bars.add_task("ingest", total=None)
+        try:
+            IngestService(services).resume()
+            results = load_manifest(
+                services, manifest, lambda stage, done, total: bars.update(task, completed=done, total=total)
+            )
+        except (DirectoryError, ValueError, KeyError) as exc:
+            fail(f"bad manifest {manifest}: {exc}")
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        table("ingested", ["id", "path", "status", "chunks", "error"],
+              [(r.id[:12], r.path, r.status, r.chunks, r.error) for r in results])
+
+
 @jobs_app.command("resume")
 def jobs_resume(as_json: bool = JsonOpt) -> None:
     """Finish ingestion jobs that an earlier run left unfinished."""
@@ -195,38 +222,69 @@ def docs_delete(doc_id: str, as_json: bool = JsonOpt) -> None:
 
 
 # ---------------------------------------------------------------- search
+def parse_filters(items: list[str]):
+    """--filter type=pdf --filter owner=alice --filter after=2026-01-01 --filter title=leave …"""
+    from datetime import datetime
+
+    from retrieval.schema import IndexFilter
+
+    where = IndexFilter()
+    keys = {"type": "doc_types", "source": "sources", "owner": "owners"}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or not value:
+            fail(f"--filter takes KEY=VALUE, got {item!r}")
+        if key in keys:
+            setattr(where, keys[key], [*(getattr(where, keys[key]) or []), *split_csv(value)])
+        elif key in ("after", "before"):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                fail(f"--filter {key}= needs an ISO date like 2026-01-31, got {value!r}")
+            if key == "after":
+                where.created_from = moment
+            else:
+                where.created_to = moment
+        elif key == "title":
+            where.title = value
+        else:
+            fail(f"unknown filter {key!r}; use type, source, owner, after, before or title")
+    return where
+
+
 @app.command()
 def search(
     text: str,
     as_user: str = typer.Option(..., "--as", help="search as this user (their groups decide what is visible)"),
-    mode: str = typer.Option("hybrid", help="dense | sparse | hybrid"),
+    mode: Optional[str] = typer.Option(
+        None, help="dense | sparse | hybrid | hybrid+rerank (default: the collection's tuned profile)"
+    ),
     k: int = typer.Option(10, "--k", min=1, max=1000),
-    doc_type: Optional[str] = typer.Option(None, "--type", help="comma-separated document types"),
-    source: Optional[str] = typer.Option(None, help="comma-separated source file names"),
+    filters: list[str] = typer.Option([], "--filter", help="KEY=VALUE: type, source, owner, after, before, title"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Search the documents a user may read."""
     from app.directory import DirectoryError, acl_tokens, get_user
-    from retrieval.schema import IndexFilter
-    from retrieval.search import MODES, HybridSearcher
+    from retrieval.profile import MODES
 
-    if mode not in MODES:
+    if mode is not None and mode not in MODES:
         fail(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    where = parse_filters(filters)
     with services_ctx() as services:
         try:
             with services.session() as session:
                 tokens = acl_tokens(session, get_user(session, as_user))
             services.check_collection(create=False)
+            hits = services.searcher.search(text, tokens, k=k, mode=mode, where=where)
         except (DirectoryError, RuntimeError) as exc:
             fail(str(exc))
-        searcher = HybridSearcher(services.index, services.encoder, services.bm25)
-        where = IndexFilter(doc_types=split_csv(doc_type) or None, sources=split_csv(source) or None)
-        hits = searcher.search(text, tokens, k=k, mode=mode, where=where)  # type: ignore[arg-type]
     if as_json:
         emit_json({"hits": [h.as_dict() for h in hits]})
     else:
-        table(f"results for {text!r}", ["#", "score", "title", "page", "text"],
-              [(i + 1, f"{h.score:.3f}", h.title, h.page, h.text[:160].replace("\n", " ")) for i, h in enumerate(hits)])
+        table(f"results for {text!r}", ["#", "score", "title", "page", "why", "text"],
+              [(i + 1, f"{h.score:.3f}", h.title, h.page, h.why, h.text[:160].replace("\n", " "))
+               for i, h in enumerate(hits)])
 
 
 # ---------------------------------------------------------------- serve
@@ -242,7 +300,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    from app import cli_directory  # noqa: F401  (registers users/groups commands)
+    import importlib
+
+    # each module registers its commands on the Typer apps above
+    for module in ("app.cli_directory", "app.cli_eval", "app.cli_ask"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
     app()
 

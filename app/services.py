@@ -86,6 +86,40 @@ class Services:
             if create:
                 self.index.ensure_collection(row.dim)
 
+    @cached_property
+    def cross_encoder(self):
+        from retrieval.rerank import load_cross_encoder
+
+        s = self.settings
+        return load_cross_encoder(s.model_path(s.rerank_model), s.rerank_backend, s.rerank_batch_size)
+
+    def search_profile(self, collection: str | None = None):
+        """The collection's tuned profile (`inhouse eval tune`), or the defaults."""
+        from retrieval.profile import SearchProfile
+
+        with self.session() as session:
+            row = session.get(IndexCollection, collection or self.settings.collection)
+            return SearchProfile.from_dict(row.search_profile if row else None)
+
+    def save_search_profile(self, profile, collection: str | None = None) -> None:
+        with self.session() as session:
+            row = session.get(IndexCollection, collection or self.settings.collection)
+            if row is None:
+                raise RuntimeError("the collection does not exist yet: ingest something first")
+            row.search_profile = profile.as_dict()
+
+    def searcher_for(self, index, profile=None):
+        from retrieval.search import HybridSearcher
+
+        return HybridSearcher(
+            index, self.encoder, self.bm25, cross_encoder=lambda: self.cross_encoder,
+            profile=profile or self.search_profile(),
+        )
+
+    @cached_property
+    def searcher(self):
+        return self.searcher_for(self.index)
+
     def close(self) -> None:
         if "index" in self.__dict__:
             self.index.close()

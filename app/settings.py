@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     max_unpacked_bytes: int = 1024 * 1024 * 1024
     ocr_languages: str = "eng"
 
+    # --- retrieval and evaluation (issue 4) ---
+    rerank_model: str = Field(
+        default="ms-marco-MiniLM-L-12-v2", description="cross-encoder folder under models_dir, or a path"
+    )
+    rerank_backend: Literal["auto", "onnx", "sentence-transformers"] = "auto"
+    rerank_batch_size: int = 16
+
+    # --- inference (issue 5) ---
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         if self.models_dir is None:
@@ -86,6 +95,14 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    def model_path(self, name: str) -> Path:
+        """A model setting is a folder name under models_dir or an absolute path."""
+        candidate = Path(name)
+        if candidate.is_absolute():
+            return candidate
+        assert self.models_dir is not None
+        return self.models_dir / name
 
     @property
     def qdrant_dir(self) -> Path:

@@ -102,7 +102,7 @@ class EdgeIndex:
     def get(self, ids: Sequence[str]) -> list[IndexHit]:
         if self._shard is None or not ids:
             return []
-        return [IndexHit(str(r.id), 0.0, dict(r.payload or {})) for r in self.shard.retrieve(list(ids), True)]
+        return [IndexHit(str(r.id), 0.0, dict(r.payload or {})) for r in self.shard.retrieve(list(ids), True, False)]
 
     def _request(self, vq: VectorQuery) -> q.QueryRequest:
         require_filter(vq)

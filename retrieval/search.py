@@ -1,67 +1,142 @@
-"""Search as a user: encode the query, one index call with the ACL inside, shape the hits."""
+"""Search as a user: one index call with the ACL inside, fusion, optional re-ranking, shaping.
+
+The user's ACL tokens go into the IndexFilter, which the index applies inside
+every prefetch and every list of the one batched call, so a passage the user
+may not read never becomes a candidate: nothing is filtered afterwards.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
 
+from retrieval.fusion import fuse_weighted
+from retrieval.hits import SearchHit
 from retrieval.index import VectorIndex, VectorQuery
-from retrieval.schema import IndexFilter, IndexHit
+from retrieval.profile import MODES, SearchProfile
+from retrieval.schema import IndexFilter, IndexHit, SparseVec
+from retrieval.shaping import cap_per_document, drop_near_duplicates, merge_adjacent
 
-Mode = Literal["dense", "sparse", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")
+__all__ = ["HybridSearcher", "SearchHit", "SearchProfile", "MODES", "Candidates"]
 
 
 @dataclass
-class SearchHit:
-    doc_id: str
-    title: str
-    source: str
-    page: int | None
-    chunk_id: str
-    chunk_no: int
-    text: str
-    score: float
-    heading_path: list[str] = field(default_factory=list)
-    char_start: int = 0
-    char_end: int = 0
-    doc_type: str | None = None
+class Candidates:
+    """The raw lists of one query, before fusion: what `eval tune` replays."""
 
-    @classmethod
-    def from_index(cls, hit: IndexHit) -> "SearchHit":
-        p = hit.payload
-        return cls(
-            doc_id=p["doc_id"], title=p.get("title") or "", source=p.get("source") or "", page=p.get("page"),
-            chunk_id=hit.id, chunk_no=p.get("chunk_no", 0), text=p.get("text", ""), score=hit.score,
-            heading_path=list(p.get("heading_path") or []), char_start=p.get("char_start", 0),
-            char_end=p.get("char_end", 0), doc_type=p.get("doc_type"),
-        )
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+    dense: list[IndexHit] = field(default_factory=list)
+    sparse: list[IndexHit] = field(default_factory=list)
+    fused: list[IndexHit] | None = None  # the engine's RRF/DBSF list when asked for
 
 
 @dataclass
 class HybridSearcher:
     index: VectorIndex
-    encoder: object  # DenseEncoder
-    bm25: object  # Bm25Encoder
-    prefetch_limit: int = 100
+    encoder: object  # ingest.encoders.DenseEncoder
+    bm25: object  # ingest.sparse.Bm25Encoder
+    cross_encoder: Callable[[], object] | None = None  # loaded on first re-rank
+    profile: SearchProfile = field(default_factory=SearchProfile)
+    cache_size: int = 1024
+    _query_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
+    # ---- query encoding ------------------------------------------------
+    def encode_query(self, query: str) -> tuple[list[float], SparseVec]:
+        """Dense and sparse query vectors, cached: people ask the same questions again."""
+        cached = self._query_cache.get(query)
+        if cached is not None:
+            self._query_cache.move_to_end(query)
+            return cached
+        vectors = (self.encoder.encode_queries([query])[0].tolist(), self.bm25.encode_query(query))
+        self._query_cache[query] = vectors
+        if len(self._query_cache) > self.cache_size:
+            self._query_cache.popitem(last=False)
+        return vectors
+
+    # ---- candidates ----------------------------------------------------
+    def candidates(self, query: str, flt: IndexFilter, profile: SearchProfile, limit: int) -> Candidates:
+        """All lists this query needs, from one batched index call."""
+        dense, sparse = self.encode_query(query)
+        has_terms = bool(sparse.indices)
+        n = max(limit, profile.candidates)
+        requests: list[VectorQuery] = []
+        kinds: list[str] = []
+        if profile.mode in ("dense", "hybrid"):
+            requests.append(VectorQuery(filter=flt, limit=n, dense=dense))
+            kinds.append("dense")
+        if profile.mode in ("sparse", "hybrid") and has_terms:
+            requests.append(VectorQuery(filter=flt, limit=n, sparse=sparse))
+            kinds.append("sparse")
+        if profile.mode == "hybrid" and has_terms and profile.fusion in ("rrf", "dbsf"):
+            weights = [profile.dense_weight, 1 - profile.dense_weight] if profile.dense_weight != 0.5 else None
+            requests.append(
+                VectorQuery(filter=flt, limit=limit, dense=dense, sparse=sparse, prefetch_limit=n,
+                            fusion=profile.fusion, rrf_k=profile.rrf_k, weights=weights)
+            )
+            kinds.append("fused")
+        results = self.index.query_many(requests) if requests else []
+        out = Candidates()
+        for kind, hits in zip(kinds, results):
+            setattr(out, kind, hits)
+        return out
+
+    @staticmethod
+    def fuse(c: Candidates, profile: SearchProfile) -> tuple[list[IndexHit], str]:
+        if profile.mode == "dense" or not c.sparse:
+            return c.dense, "dense"
+        if profile.mode == "sparse" or not c.dense:
+            return c.sparse, "sparse"
+        if profile.fusion == "weighted" or c.fused is None:
+            return fuse_weighted(c.dense, c.sparse, profile.dense_weight), "fused"
+        return c.fused, "fused"
+
+    # ---- the whole search ----------------------------------------------
     def search(
-        self, query: str, acl_tokens: list[str], k: int = 10, mode: Mode = "hybrid",
-        where: IndexFilter | None = None,
+        self, query: str, acl_tokens: list[str], k: int = 10, mode: str | None = None,
+        where: IndexFilter | None = None, profile: SearchProfile | None = None,
     ) -> list[SearchHit]:
+        if acl_tokens is None:
+            raise ValueError("a user search needs the user's ACL tokens")
         if not query.strip():
             return []
+        profile = profile or self.profile
+        if mode is not None:
+            profile = SearchProfile.for_mode(mode, profile)
         flt = IndexFilter(**{**(asdict(where) if where else {}), "acl_tokens": list(acl_tokens)})
-        dense = self.encoder.encode_queries([query])[0].tolist() if mode in ("dense", "hybrid") else None
-        sparse = self.bm25.encode_query(query) if mode in ("sparse", "hybrid") else None
-        if sparse is not None and not sparse.indices:
-            if mode == "sparse":
-                return []
-            sparse = None
-        hits = self.index.query(
-            VectorQuery(filter=flt, limit=k, dense=dense, sparse=sparse, prefetch_limit=max(self.prefetch_limit, k))
-        )
-        return [SearchHit.from_index(h) for h in hits]
+        want = max(k * 3, profile.rerank_depth if profile.rerank else 0, 20)
+        cands = self.candidates(query, flt, profile, want)
+        ranked, stage = self.fuse(cands, profile)
+        hits = self._explain(ranked[:want], cands, stage)
+        if profile.rerank and hits:
+            hits = self.rerank(query, hits, profile.rerank_depth)
+        hits = drop_near_duplicates(hits, profile.dedupe_threshold)
+        hits = cap_per_document(hits, profile.max_per_doc)
+        if profile.merge_adjacent:
+            hits = merge_adjacent(hits[: k * 2])
+        return hits[:k]
+
+    @staticmethod
+    def _explain(ranked: list[IndexHit], c: Candidates, stage: str) -> list[SearchHit]:
+        dense = {h.id: (i + 1, h.score) for i, h in enumerate(c.dense)}
+        sparse = {h.id: (i + 1, h.score) for i, h in enumerate(c.sparse)}
+        out = []
+        for hit in ranked:
+            sh = SearchHit.from_index(hit)
+            for name, table in (("dense", dense), ("sparse", sparse)):
+                if hit.id in table:
+                    sh.ranks[name], sh.scores[name] = table[hit.id]
+            sh.scores[stage] = hit.score
+            out.append(sh)
+        return out
+
+    def rerank(self, query: str, hits: list[SearchHit], depth: int) -> list[SearchHit]:
+        if self.cross_encoder is None:
+            raise RuntimeError("re-ranking asked for, but no cross-encoder is configured")
+        scorer = self.cross_encoder()
+        head, tail = hits[:depth], hits[depth:]
+        scores = scorer.score([(query, f"{h.title}\n{h.text}" if h.title else h.text) for h in head])
+        rescored = [
+            replace(h, score=float(s), scores={**h.scores, "rerank": float(s)}) for h, s in zip(head, scores)
+        ]
+        rescored.sort(key=lambda h: -h.score)
+        return rescored + tail

@@ -51,15 +51,15 @@ USERS = [
     {"name": "ivar", "full_name": "Ivar Lunde", "title": "Head of IT and Security",
      "groups": ["everyone", "it"], "role": "admin"},
     {"name": "marta", "full_name": "Marta Kowalska", "title": "VP Engineering (Gdańsk)",
-     "groups": ["everyone", "engineering"], "role": "member"},
+     "groups": ["everyone", "engineering"], "role": "employee"},
     {"name": "farid", "full_name": "Farid Haddad", "title": "Finance Controller",
-     "groups": ["everyone", "finance"], "role": "member"},
+     "groups": ["everyone", "finance"], "role": "employee"},
     {"name": "bjorn", "full_name": "Bjørn Aasen", "title": "Chair of the Board (non-executive)",
-     "groups": ["everyone", "board"], "role": "member"},
+     "groups": ["everyone", "board"], "role": "employee"},
     {"name": "sofie", "full_name": "Sofie Berg", "title": "Sales Manager",
-     "groups": ["everyone"], "role": "member"},
+     "groups": ["everyone"], "role": "employee"},
     {"name": "nina", "full_name": "Nina Solberg", "title": "External contractor (technical writer)",
-     "groups": [], "role": "member"},
+     "groups": [], "role": "employee"},
 ]
 
 # path, type, title, groups, public, owner, source (relative to _source), date
@@ -465,20 +465,24 @@ def render_pdf(out: Path, src_rel: str, title: str, author: str, when: dt.dateti
     for kind, payload in blocks:
         if kind == "h1":
             pdf.set_font("DejaVu", "B", 18)
-            pdf.multi_cell(0, 9, plain(payload), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 9, plain(payload), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.ln(3)
         elif kind == "h2":
+            if pdf.get_y() > pdf.page_break_trigger - 40:  # keep heading with next block
+                pdf.add_page()
             pdf.ln(2)
             pdf.set_font("DejaVu", "B", 13)
-            pdf.multi_cell(0, 7, plain(payload), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 7, plain(payload), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.ln(1.5)
         elif kind == "h3":
+            if pdf.get_y() > pdf.page_break_trigger - 40:
+                pdf.add_page()
             pdf.set_font("DejaVu", "B", 11)
-            pdf.multi_cell(0, 6, plain(payload), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, plain(payload), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.ln(1)
         elif kind == "p":
             pdf.set_font("DejaVu", "", 10)
-            pdf.multi_cell(0, 5.2, plain(payload), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5.2, plain(payload), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.ln(2.5)
         elif kind in ("ul", "ol"):
             pdf.set_font("DejaVu", "", 10)
@@ -486,7 +490,7 @@ def render_pdf(out: Path, src_rel: str, title: str, author: str, when: dt.dateti
                 marker = "\u2022" if kind == "ul" else f"{n}."
                 pdf.set_x(pdf.l_margin + 3)
                 pdf.cell(6, 5.2, marker)
-                pdf.multi_cell(0, 5.2, plain(item), new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(0, 5.2, plain(item), new_x="LMARGIN", new_y="NEXT", align="L")
                 pdf.ln(1)
             pdf.ln(1.5)
         elif kind == "table":
@@ -552,7 +556,7 @@ def _signature(draw, x, y, seed, scale=1.0):
     for i in range(120):
         t = i / 119
         px = x + t * 360 * scale
-        py = y + math.sin(t * (9 + rng.random() * 3) * math.pi) * (22 + rng.random() * 6) * scale * (1 - 0.5 * t)
+        py = y + math.sin(t * (4 + rng.random() * 2) * math.pi + rng.random()) * (26 + rng.random() * 8) * scale * (1 - 0.5 * t)
         pts.append((px, py))
     draw.line(pts, fill=25, width=4, joint="curve")
     draw.line([(x + 40, y + 30), (x + 330 * scale, y + 18)], fill=25, width=3)
@@ -587,29 +591,25 @@ def render_scanned_pdf(out: Path, src_rel: str, title: str, author: str, when: d
         indent = 45 if style in ("li", "oli") else 0
         lh = int(font.size * 1.5)
         before = {"h1": 0, "h2": 30, "h3": 18}.get(style, 0)
+        is_signatory = signatures and style == "p" and text.endswith(("Chief Financial Officer", "Chief Executive Officer"))
+        if is_signatory:
+            before += 120  # room for a hand signature above the printed name
         wrapped = _wrap(draw, text, font, text_w - indent)
         need = before + lh * len(wrapped)
         if y + need > H - margin_bottom:
             img, draw = new_page()
             y = margin_top
-            before = 0
+            before = 120 if is_signatory else 0
         y += before
+        if is_signatory:
+            _signature(draw, margin_x + 20, y - 55, seed + y)
+            draw.line([(margin_x, y - 8), (margin_x + 620, y - 8)], fill=90, width=2)
         for k, line in enumerate(wrapped):
             if k == 0 and style == "li":
                 draw.ellipse([margin_x + 8, y + 13, margin_x + 20, y + 25], fill=0)
             draw.text((margin_x + indent, y), line, font=font, fill=0)
             y += lh
         y += {"h1": 28, "h2": 8, "h3": 6}.get(style, 14)
-        if signatures and style == "p" and text.endswith(("Chief Financial Officer", "Chief Executive Officer")):
-            pass
-    if signatures:
-        # draw hand signatures above each signature line on the last page
-        last = pages[-1]
-        ld = ImageDraw.Draw(last)
-        # find rows of the two name lines by re-measuring: simply place signatures in reserved space
-        _signature(ld, margin_x + 900, y - 260, seed + 1)
-        _signature(ld, margin_x + 900, y - 120, seed + 2, 0.8)
-        ld.text((margin_x + 900, y - 60), "2.9.2025", font=fonts["p"], fill=40)
 
     # "scan" the pages: slight rotation, grey background speckle, then encode
     images = []
@@ -714,6 +714,8 @@ def render_pptx(out: Path, src_rel: str, title: str, author: str, when: dt.datet
     s.shapes.title.text = plain(blocks[0][1])
     sub = next((p for k, p in blocks if k == "p"), "")
     s.placeholders[1].text = plain(sub)
+    for r in s.placeholders[1].text_frame.paragraphs[0].runs:
+        r.font.size = Pt(20)
     for shape in (s.shapes.title, s.placeholders[1]):
         shape.left, shape.width = Inches(0.8), Inches(11.7)
 
@@ -904,6 +906,8 @@ def build_questions(manifest_docs):
             "public": doc["public"],
             "type": doc["type"],
         }
+        if q.get("table"):
+            rec["table"] = True
         if q.get("note"):
             rec["note"] = q["note"]
         out.append(rec)

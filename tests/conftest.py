@@ -1,0 +1,88 @@
+"""Shared fixtures: a fresh data directory per test, real models loaded once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MODELS_DIR = Path(os.environ.get("INHOUSE_TEST_MODELS_DIR", REPO / "data" / "models"))
+SAMPLES = REPO / "samples"
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_sessionstart(session) -> None:
+    if not (MODELS_DIR / "bge-small-en" / "model.onnx").exists():
+        raise pytest.UsageError(
+            f"models missing in {MODELS_DIR}: run `make models` (or `inhouse models fetch`) first"
+        )
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return MODELS_DIR
+
+
+@pytest.fixture(scope="session")
+def shared_encoder(models_dir: Path):
+    from ingest.encoders import load_encoder
+
+    return load_encoder(models_dir / "bge-small-en", "onnx")
+
+
+@pytest.fixture(scope="session")
+def shared_bm25():
+    from ingest.sparse import Bm25Encoder
+
+    return Bm25Encoder()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, models_dir: Path):
+    from app.settings import Settings
+
+    def make(**overrides):
+        values = {"data_dir": tmp_path / "data", "models_dir": models_dir, **overrides}
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def make_services(make_settings, shared_encoder, shared_bm25):
+    """Services on a temporary data dir, sharing the session's loaded encoders."""
+    from app.services import build_services
+
+    built = []
+
+    def make(**overrides):
+        services = build_services(make_settings(**overrides))
+        services.__dict__["encoder"] = shared_encoder
+        services.__dict__["bm25"] = shared_bm25
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        services.close()
+
+
+@pytest.fixture
+def services(make_services):
+    return make_services()
+
+
+@pytest.fixture(params=["edge", "server"])
+def any_backend_services(request, make_services):
+    """The same test on Qdrant Edge and on qdrant-client (local mode standing in for a server)."""
+    return make_services(index_backend=request.param)
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    return json.loads((SAMPLES / "manifest.json").read_text())

@@ -1,0 +1,135 @@
+"""Bad files get a clear error on their document, and the rest of the batch goes on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.directory import add_group
+from app.documents import get_document
+from app.ingestion import IngestService
+from tests.factories import write_encrypted_pdf, write_zip_bomb_docx
+
+SAMPLE_PDF = Path(__file__).resolve().parents[2] / "samples" / "hr" / "parental-leave-policy.pdf"
+
+
+@pytest.fixture
+def ingest(services):
+    with services.session() as session:
+        add_group(session, "hr")
+    service = IngestService(services)
+
+    def run(*paths: Path):
+        return {Path(r.path).name: r for r in service.ingest_paths(list(paths), groups=["hr"])}
+
+    return run
+
+
+def _good(folder: Path) -> Path:
+    path = folder / "good.md"
+    path.write_text("# Canteen\n\nThe canteen opens at 07:30 and serves breakfast until 09:00.\n")
+    return path
+
+
+def test_corrupt_pdf_is_reported_and_the_batch_continues(tmp_path, ingest, services):
+    corrupt = tmp_path / "corrupt.pdf"
+    corrupt.write_bytes(b"%PDF-1.7\n" + os.urandom(4000))
+    results = ingest(corrupt, _good(tmp_path))
+    assert results["corrupt.pdf"].status == "failed"
+    assert "damaged" in results["corrupt.pdf"].error or "could not parse" in results["corrupt.pdf"].error
+    assert results["good.md"].status == "ready" and results["good.md"].chunks == 1
+    with services.session() as session:
+        assert get_document(session, results["corrupt.pdf"].id).error == results["corrupt.pdf"].error
+
+
+def test_truncated_pdf_is_reported(tmp_path, ingest):
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(SAMPLE_PDF.read_bytes()[:600])
+    result = ingest(truncated)["truncated.pdf"]
+    assert result.status == "failed" and result.error
+
+
+def test_password_protected_pdf_says_so(tmp_path, ingest):
+    locked = write_encrypted_pdf(SAMPLE_PDF, tmp_path / "locked.pdf")
+    result = ingest(locked)["locked.pdf"]
+    assert result.status == "failed"
+    assert "password" in result.error
+
+
+def test_empty_file(tmp_path, ingest):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.md"
+    blank.write_text("   \n\n  ")
+    results = ingest(empty, blank)
+    assert results["empty.txt"].status == "failed" and "empty" in results["empty.txt"].error
+    assert results["blank.md"].status == "failed" and "whitespace" in results["blank.md"].error
+
+
+def test_unsupported_type_is_named(tmp_path, ingest):
+    png = tmp_path / "diagram.txt"  # an image with a text extension: content decides
+    png.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d49484452") + os.urandom(200))
+    result = ingest(png)["diagram.txt"]
+    assert result.status == "failed"
+    assert "unsupported file type image/png" in result.error
+
+
+def test_file_over_the_size_limit_is_refused_without_being_read(tmp_path, make_services):
+    services = make_services(max_file_bytes=1000)
+    with services.session() as session:
+        add_group(session, "hr")
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 1000)
+    [result] = IngestService(services).ingest_paths([big], groups=["hr"])
+    assert result.status == "failed"
+    assert "5,000 bytes; the limit is 1,000" in result.error
+    assert not any(services.settings.files_dir.rglob("*")), "an oversized file must not be stored"
+
+
+def test_non_utf8_text_is_decoded_not_garbled(tmp_path, ingest, services):
+    latin = tmp_path / "menu.txt"
+    latin.write_bytes("Le café crème coûte 35 kroner à la cantine, même le samedi.".encode("cp1252"))
+    result = ingest(latin)["menu.txt"]
+    assert result.status == "ready"
+    [hit] = services.index.get([c for c in services.index.ids()])
+    assert "café crème coûte" in hit.payload["text"]
+
+
+def test_docx_zip_bomb_is_refused(tmp_path, make_services):
+    services = make_services(max_unpacked_bytes=8 * 1024 * 1024)
+    with services.session() as session:
+        add_group(session, "hr")
+    bomb = write_zip_bomb_docx(tmp_path / "bomb.docx", 16 * 1024 * 1024)
+    assert bomb.stat().st_size < 200_000
+    [result] = IngestService(services).ingest_paths([bomb], groups=["hr"])
+    assert result.status == "failed"
+    assert "zip bomb" in result.error
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path, ingest, services):
+    secret = tmp_path / "outside" / "secret.md"
+    secret.parent.mkdir()
+    secret.write_text("# Secret\n\nThe vault code is 7319.\n")
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "innocent.md").symlink_to(secret)
+    _good(folder)
+    results = ingest(folder)
+    assert results["innocent.md"].status == "failed"
+    assert "outside the folder" in results["innocent.md"].error
+    assert results["good.md"].status == "ready"
+    texts = [h.payload["text"] for h in services.index.get(list(services.index.ids()))]
+    assert not any("7319" in t for t in texts)
+
+
+def test_a_failure_does_not_lose_the_previous_version(tmp_path, ingest, services):
+    doc = tmp_path / "policy.md"
+    doc.write_text("# Policy\n\nReceipts are due within 30 days of travel.\n")
+    first = ingest(doc)["policy.md"]
+    assert first.status == "ready"
+    doc.write_bytes(b"")  # the owner uploads a broken replacement
+    second = ingest(doc)["policy.md"]
+    assert second.status == "failed"
+    assert services.index.count() == 1, "the last good version stays searchable"
