@@ -125,6 +125,14 @@ class Services:
             self.index.close()
         self.engine.dispose()
 
+    # --- inference (issue 5) ---
+    @cached_property
+    def generator(self):
+        """The language model (vLLM, llama.cpp or a remote server, per settings), loaded on first question."""
+        from inference.factory import load_generator
+
+        return load_generator(self.settings)
+
 
 def build_services(settings: Settings | None = None) -> Services:
     return Services(settings or Settings())

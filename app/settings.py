@@ -81,6 +81,45 @@ class Settings(BaseSettings):
     rerank_batch_size: int = 16
 
     # --- inference (issue 5) ---
+    generator_backend: Literal["auto", "vllm", "llamacpp", "openai"] = Field(
+        default="auto",
+        description="auto: openai if openai_url is set, else vllm for a model folder on a GPU, else llamacpp",
+    )
+    generator_model: str = Field(
+        default="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="GGUF file (llamacpp) or Hugging Face model folder (vllm), under models_dir or a path",
+    )
+    generator_max_model_len: int | None = Field(
+        default=None, ge=256, description="context window in tokens; default llamacpp 2048, vllm the model's"
+    )
+    generator_max_tokens: int = Field(default=256, ge=1, description="answer length limit in tokens")
+    generator_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    generator_top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    generator_threads: int | None = Field(default=None, ge=1, description="llamacpp CPU threads")
+    vllm_dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    vllm_quantization: Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors",
+                               "bitsandbytes"] | None = None
+    vllm_gpu_memory_utilization: float = Field(default=0.90, gt=0.0, le=1.0)
+    vllm_tensor_parallel_size: int = Field(default=1, ge=1)
+    vllm_load_format: Literal["auto", "safetensors", "pt", "dummy"] = "auto"
+    vllm_enforce_eager: bool = Field(default=False, description="skip CUDA graphs: faster start, slower decode")
+    vllm_max_num_seqs: int | None = Field(default=None, ge=1, description="requests batched at once")
+    vllm_tokenizer: str | None = Field(default=None, description="tokenizer folder if not the model's")
+    openai_url: str | None = Field(default=None, description="OpenAI-compatible base URL, e.g. http://llm:8000/v1")
+    openai_failover_url: str | None = None
+    openai_api_key: str | None = None
+    openai_model: str | None = Field(default=None, description="model name on the server; default generator_model")
+    openai_timeout_s: float = Field(default=60.0, gt=0, description="longest wait for the next byte")
+    openai_connect_timeout_s: float = Field(default=5.0, gt=0)
+    openai_retries: int = Field(default=2, ge=0, description="retries per URL before failing over")
+    openai_backoff_s: float = Field(default=0.5, ge=0)
+    openai_tokenizer: str | None = Field(default=None, description="served model's tokenizer folder, for budgets")
+    answer_passages: int = Field(default=6, ge=1, le=50, description="passages retrieved per question")
+    answer_min_support: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="cross-encoder probability for a sentence to count as supported"
+    )
+    answer_rewrite: Literal["model", "concat", "off"] = "model"
+    answer_history_turns: int = Field(default=6, ge=0, description="earlier messages kept for follow-ups")
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

@@ -52,12 +52,7 @@ def build_sections(doc: ParsedDocument) -> tuple[str, list[Section]]:
     if current is not None and current.text:
         parts.append(current.text)
         sections.append(current)
-    return SECTION_SEP.join(parts), _merge_heading_only(sections)
-
-
-def _merge_heading_only(sections: list[Section]) -> list[Section]:
-    """A section that is only its heading line carries no content: fold it forward."""
-    return sections
+    return SECTION_SEP.join(parts), sections
 
 
 def _page_at(section: Section, pos: int) -> int | None:
@@ -101,4 +96,26 @@ def chunk_document(
                     text_sha=text_sha(piece),
                 )
             )
-    return clean_text, chunks
+    return clean_text, pack_small(clean_text, chunks, splitter.chunk_size, count_tokens)
+
+
+def pack_small(
+    clean_text: str, chunks: list[Chunk], chunk_size: int, count_tokens: Callable[[str], int]
+) -> list[Chunk]:
+    """Glue neighbouring small pieces (short sections, table cells, slide bullets) together
+    up to the chunk size: a four-token chunk is too little context to embed or to cite."""
+    packed: list[Chunk] = []
+    for chunk in chunks:
+        prev = packed[-1] if packed else None
+        if prev is not None and prev.token_count + chunk.token_count + 2 <= chunk_size and chunk.char_start >= prev.char_start:
+            text = clean_text[prev.char_start : max(prev.char_end, chunk.char_end)]
+            packed[-1] = Chunk(
+                chunk_no=prev.chunk_no, text=text, page=prev.page, heading_path=prev.heading_path,
+                char_start=prev.char_start, char_end=max(prev.char_end, chunk.char_end),
+                token_count=count_tokens(text), text_sha=text_sha(text),
+            )
+            continue
+        packed.append(chunk)
+    for number, chunk in enumerate(packed):
+        chunk.chunk_no = number
+    return packed

@@ -127,18 +127,37 @@ def _parse_pdf(path: Path, ocr_languages: str) -> ParsedDocument:
     return doc
 
 
-def _to_document(kind: str, elements: list) -> ParsedDocument:
-    blocks: list[Block] = []
-    stack: list[str] = []
-    title: str | None = None
+_TERMINAL = tuple(".!?:;)»\"'”")
+
+
+def _join_wrapped_lines(elements: list) -> list[tuple[str, str, int | None, int]]:
+    """PDF text layers wrap lines into separate elements, and unstructured may call a
+    wrapped fragment ("enough.") a Title. A fragment that starts in lower case after
+    an element that ends mid-sentence is a continuation: glue it back."""
+    out: list[tuple[str, str, int | None, int]] = []
     for el in elements:
         category = getattr(el, "category", type(el).__name__)
         text = (el.text or "").strip()
         if not text or category in _SKIP_CATEGORIES:
             continue
         page = getattr(el.metadata, "page_number", None)
+        depth = getattr(el.metadata, "category_depth", None) or 0
+        if out and text[0].islower() and not out[-1][1].endswith(_TERMINAL) and out[-1][0] != "Title":
+            prev_cat, prev_text, prev_page, prev_depth = out[-1]
+            out[-1] = (prev_cat, f"{prev_text} {text}", prev_page, prev_depth)
+            continue
+        if category == "Title" and (text[0].islower() or (text.endswith(".") and len(text.split()) > 8)):
+            category = "NarrativeText"  # a sentence, not a heading
+        out.append((category, text, page, depth))
+    return out
+
+
+def _to_document(kind: str, elements: list) -> ParsedDocument:
+    blocks: list[Block] = []
+    stack: list[str] = []
+    title: str | None = None
+    for category, text, page, depth in _join_wrapped_lines(elements):
         if category == "Title":
-            depth = getattr(el.metadata, "category_depth", None) or 0
             stack = [*stack[:depth], text[:200]]
             title = title or text[:200]
             blocks.append(Block(text, page, tuple(stack), is_heading=True))

@@ -86,3 +86,24 @@ def any_backend_services(request, make_services):
 @pytest.fixture(scope="session")
 def manifest() -> dict:
     return json.loads((SAMPLES / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_corpus(tmp_path_factory, models_dir, shared_encoder, shared_bm25):
+    """The bundled sample corpus ingested once per test session (read-only for tests)."""
+    from app.manifest import load_manifest
+    from app.services import build_services
+    from app.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("samples") / "data", models_dir=models_dir)
+    services = build_services(settings)
+    services.__dict__["encoder"] = shared_encoder
+    services.__dict__["bm25"] = shared_bm25
+    results = load_manifest(services, SAMPLES / "manifest.json")
+    yield services, results
+    services.close()
+
+
+@pytest.fixture(scope="session")
+def sample_questions() -> list[dict]:
+    return [json.loads(line) for line in (SAMPLES / "questions.jsonl").read_text().splitlines() if line.strip()]

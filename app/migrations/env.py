@@ -4,6 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from app.tables import Base
+import app.eval_tables  # noqa: F401,E402  (registers the evaluation tables on Base.metadata)
+import app.answer_tables  # noqa: F401,E402  (registers the answer tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,89 @@
+"""SQL tables of the evaluation suite: built eval collections, stored runs, feedback judgments.
+
+A run keeps everything needed to compare it later without the data set at
+hand: its settings, model ids, data set hash, git commit, the judgments it
+was scored against and each mode's per-query document rankings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.tables import Base, utcnow
+
+
+class EvalCollection(Base):
+    """A BEIR corpus indexed for evaluation; ``status`` is ready once every chunk is written."""
+
+    __tablename__ = "eval_collections"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(200))
+    corpus_hash: Mapped[str] = mapped_column(String(64))
+    cache_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="building")
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    built_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EvalRun(Base):
+    __tablename__ = "eval_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="run")  # run | tune
+    dataset: Mapped[str] = mapped_column(String(200))
+    dataset_path: Mapped[str] = mapped_column(String(2000))
+    dataset_hash: Mapped[str] = mapped_column(String(64))
+    collection: Mapped[str] = mapped_column(String(200))
+    query_count: Mapped[int] = mapped_column(Integer, default=0)
+    query_limit: Mapped[int | None] = mapped_column(Integer)
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    settings: Mapped[dict] = mapped_column(JSON)  # retrieval-relevant settings and profiles per mode
+    models: Mapped[dict] = mapped_column(JSON)  # embed, rerank, bm25 model ids
+    ks: Mapped[list] = mapped_column(JSON)
+    qrels: Mapped[dict] = mapped_column(JSON)  # the judgments it was scored against
+    note: Mapped[str | None] = mapped_column(Text)
+
+    results: Mapped[list["EvalResult"]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="EvalResult.id"
+    )
+
+
+class EvalResult(Base):
+    """One mode (or profile) of a run: its metrics, latency and per-query rankings."""
+
+    __tablename__ = "eval_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(100))
+    profile: Mapped[dict] = mapped_column(JSON)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    latency_p50_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_p95_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    rankings: Mapped[dict] = mapped_column(JSON)  # query id -> {doc id: score}, best first
+
+    run: Mapped[EvalRun] = relationship(back_populates="results")
+
+
+class FeedbackJudgment(Base):
+    """A reader's verdict on a passage shown for a question: grade 1 relevant, 0 wrong source."""
+
+    __tablename__ = "feedback_judgments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    collection: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    query_id: Mapped[str] = mapped_column(String(40), index=True)  # hash of the normalised query
+    doc_id: Mapped[str] = mapped_column(String(64))
+    chunk_id: Mapped[str | None] = mapped_column(String(36))
+    grade: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(20))  # up | wrong_sources
+    answer_id: Mapped[str | None] = mapped_column(String(64))
