@@ -1,0 +1,78 @@
+"""The eval commands as operators and scripts use them: one JSON document on stdout with --json."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+
+@pytest.fixture
+def cli(tmp_path, models_dir, monkeypatch):
+    monkeypatch.setenv("INHOUSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("INHOUSE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("INHOUSE_CHUNK_SIZE", "64")
+    importlib.import_module("app.cli_eval")  # main() imports it; the tests call the Typer app directly
+
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True) -> dict | str:
+        result = runner.invoke(app, list(args))
+        if ok:
+            assert result.exit_code == 0, result.output
+        return json.loads(result.stdout) if "--json" in args and result.exit_code == 0 else result.output
+
+    return invoke
+
+
+def test_run_prints_the_documented_json_and_compare_tests_the_difference(cli, tiny_beir):
+    first = cli("eval", "run", str(tiny_beir), "--modes", "dense,sparse", "--json")
+    assert set(first) >= {"run_id", "results"}
+    for mode in ("dense", "sparse"):
+        assert {"ndcg@10", "recall@10", "recall@100", "mrr@10", "latency_p50_ms", "latency_p95_ms"} <= set(
+            first["results"][mode])
+    second = cli("eval", "run", str(tiny_beir), "--modes", "hybrid", "--k", "1,10", "--limit", "5", "--json")
+    assert second["run_id"] == first["run_id"] + 1 and second["queries"] == 5
+    cmp = cli("eval", "compare", f"{first['run_id']}:dense", f"{first['run_id']}:sparse", str(second["run_id"]),
+              "--json")
+    assert cmp["baseline"] == f"{first['run_id']}:dense" and cmp["queries"] == 5, "only shared queries"
+    sparse = cmp["results"][1]
+    assert {"ndcg@10", "ndcg@10 Δ", "ndcg@10 p"} <= set(sparse) and 0 <= sparse["ndcg@10 p"] <= 1
+    listed = cli("eval", "list", "--json")
+    assert [r["run_id"] for r in listed["runs"]] == [second["run_id"], first["run_id"]]
+
+
+def test_plot_writes_a_png(cli, tiny_beir, tmp_path):
+    run = cli("eval", "run", str(tiny_beir), "--modes", "dense,sparse", "--json")
+    out = tmp_path / "plots" / "runs.png"
+    cli("eval", "plot", str(run["run_id"]), "--out", str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_beir):
+    tuned = cli("eval", "tune", str(tiny_beir), "--json")
+    assert tuned["saved"] and tuned["split"] == {
+        "rule": "queries ordered by sha256 of their id; first half tunes, second half reports", "tune": 6,
+        "held_out": 6}
+    assert set(tuned["held_out"]) == {"dense", "sparse", "hybrid", "hybrid+rerank", "tuned"}
+    run = cli("eval", "run", str(tiny_beir), "--modes", "default", "--json")
+    assert run["collection"] == tuned["collection"]
+    cmp = cli("eval", "compare", f"{tuned['run_id']}:tuned", f"{run['run_id']}:default", "--json")
+    assert cmp["results"][1]["ndcg@10 Δ"] == 0.0, "the default search is the tuned profile"
+
+
+def test_bad_input_is_refused_with_a_message(cli, tmp_path, tiny_beir):
+    assert "not a BEIR data set" in cli("eval", "run", str(tmp_path), ok=False)
+    assert "unknown mode" in cli("eval", "run", str(tiny_beir), "--modes", "fuzzy", ok=False)
+    assert "no stored run" in cli("eval", "compare", "41", "42", ok=False)
+    assert "--as USER" in cli("eval", "run", str(tiny_beir), "--collection", "inhouse", ok=False)
+
+
+def test_export_feedback_writes_a_beir_folder(cli, tmp_path):
+    out = tmp_path / "fb"
+    summary = cli("eval", "export-feedback", str(out), "--json")
+    assert summary["queries"] == 0 and (out / "qrels" / "test.tsv").exists()

@@ -1,0 +1,223 @@
+"""The ask path end to end: real ingestion, search as the user, llama.cpp, cross-encoder, SQL.
+
+Three small documents: two for everyone, one for HR only. Sofie is in
+"everyone", Alice in "everyone" and "hr", Nina (a contractor) in no group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.answer_tables import AnswerPassage, AnswerRecord
+from app.answering import AnswerService, delete_answers_for_document, readable_hits
+from inference.prompting import NOT_FOUND_ANSWER
+
+REPO = Path(__file__).resolve().parents[2]
+INHOUSE = str(Path(sys.executable).parent / "inhouse")  # the installed console script
+
+HANDBOOK = """# Leave and Remote Work Handbook
+
+## Vacation
+
+Permanent employees receive 25 days of paid vacation per calendar year.
+Up to five unused vacation days may be carried over to the next year.
+
+## Remote work
+
+Employees may work remotely up to three days per week after their probation period.
+"""
+
+CONTRACTORS = """# Contractors vs Employees
+
+## Vacation for contractors
+
+Contractors are not entitled to paid vacation from the company.
+Their contracts specify billable days only, and time off is unpaid.
+"""
+
+SALARIES = """# Salary Bands 2025
+
+## Engineering
+
+The salary band for a Senior Engineer is 820,000 to 960,000 NOK per year.
+The salary band for a Staff Engineer is 990,000 to 1,150,000 NOK per year.
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, models_dir, shared_encoder, shared_bm25, llama_generator, cross_encoder):
+    from app.directory import add_group, add_user
+    from app.ingestion import IngestService
+    from app.services import build_services
+    from app.settings import Settings
+
+    root = tmp_path_factory.mktemp("answering")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in (("handbook.md", HANDBOOK), ("contractors.md", CONTRACTORS), ("salaries.md", SALARIES)):
+        (docs / name).write_text(text)
+    settings = Settings(data_dir=root / "data", models_dir=models_dir, generator_max_tokens=48, answer_passages=3)
+    services = build_services(settings)
+    services.__dict__.update(encoder=shared_encoder, bm25=shared_bm25, generator=llama_generator,
+                             cross_encoder=cross_encoder)
+    with services.session() as s:
+        add_group(s, "everyone")
+        add_group(s, "hr")
+        add_user(s, "sofie", groups=["everyone"])
+        add_user(s, "alice", groups=["everyone", "hr"])
+        add_user(s, "nina")
+    ingest = IngestService(services)
+    public = ingest.ingest_paths([docs / "handbook.md", docs / "contractors.md"], groups=["everyone"])
+    secret = ingest.ingest_paths([docs / "salaries.md"], groups=["hr"])
+    assert [r.status for r in public + secret] == ["ready"] * 3
+    ids = {Path(r.path).stem: r.id for r in public + secret}
+    yield {"services": services, "ids": ids, "root": root, "settings": settings}
+    services.close()
+
+
+def ask(world, question, user, history=None, generator=None):
+    service = AnswerService(world["services"], generator=generator)
+    return service.ask(question, user, history)
+
+
+def test_an_answer_cites_the_passage_that_holds_it_and_is_stored(world):
+    result = ask(world, "How many days of paid vacation do permanent employees get?", "sofie")
+    assert not result.not_found and result.answer.strip()
+    assert result.citations, result.answer
+    assert world["ids"]["handbook"] in {c.doc_id for c in result.citations}
+    for c in result.citations:
+        assert c.doc_id in (world["ids"]["handbook"], world["ids"]["contractors"])
+        assert c.quote and c.source.endswith(".md") and 0 < c.support <= 1
+    assert 0 <= result.support <= 1
+    assert result.prompt_tokens > 0 and 0 < result.completion_tokens <= 50
+    with world["services"].session() as s:
+        row = s.get(AnswerRecord, result.answer_id)
+        assert row.answer == result.answer and row.question.startswith("How many days")
+        assert row.citations == [c.as_dict() for c in result.citations]
+        shown = s.scalars(select(AnswerPassage).where(AnswerPassage.answer_id == row.id)).all()
+        assert len(shown) == len(result.passages) and any(p.cited for p in shown)
+
+
+def test_a_passage_the_user_may_not_read_is_never_shown_or_cited(world):
+    question = "What is the salary band for a Senior Engineer?"
+    sofie = ask(world, question, "sofie")
+    secret = world["ids"]["salaries"]
+    assert secret not in {p.doc_id for p in sofie.passages}
+    assert secret not in {c.doc_id for c in sofie.citations}
+    assert "820,000" not in sofie.answer
+    from app.directory import acl_tokens, get_user
+
+    services = world["services"]
+    with services.session() as s:
+        alice = acl_tokens(s, get_user(s, "alice"))
+    assert secret in {h.doc_id for h in services.searcher.search(question, alice, k=3)}  # HR's search finds it
+
+
+def test_the_second_gate_drops_hits_whose_points_do_not_carry_the_users_tokens(world):
+    from app.directory import acl_tokens, get_user
+
+    services = world["services"]
+    with services.session() as s:
+        alice, sofie = (acl_tokens(s, get_user(s, n)) for n in ("alice", "sofie"))
+    hits = services.searcher.search("Senior Engineer salary band", alice, k=3)
+    secret = [h for h in hits if h.doc_id == world["ids"]["salaries"]]
+    assert secret
+    assert readable_hits(services.searcher.index, secret, alice) == secret
+    assert readable_hits(services.searcher.index, secret, sofie) == []
+
+
+def test_nothing_readable_means_not_found_without_calling_the_model(world, counting_generator):
+    result = ask(world, "How many days of paid vacation do permanent employees get?", "nina",
+                 generator=counting_generator)
+    assert result.not_found and result.answer == NOT_FOUND_ANSWER
+    assert result.citations == [] and result.passages == []
+    assert counting_generator.calls == 0
+    with world["services"].session() as s:
+        assert s.get(AnswerRecord, result.answer_id).not_found is True
+
+
+def test_tokens_stream_before_the_answer_arrives(world):
+    from app.directory import acl_tokens, get_user
+
+    services = world["services"]
+    with services.session() as s:
+        tokens = acl_tokens(s, get_user(s, "sofie"))
+
+    async def go():
+        return [e async for e in AnswerService(services).stream("Can I work remotely?", tokens, store=False)]
+
+    events = asyncio.run(go())
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("answer") == 1 and kinds.count("token") > 1
+    streamed = "".join(v for k, v in events if k == "token")
+    result = events[-1][1]
+    assert result.answer_id is None  # store=False
+    assert result.answer.split()[:2] == streamed.split()[:2]
+
+
+def test_a_follow_up_retrieves_what_it_refers_to(world):
+    history = [
+        {"role": "user", "content": "How many days of paid vacation do permanent employees get?"},
+        {"role": "assistant", "content": "Permanent employees get 25 days of paid vacation [1]."},
+    ]
+    result = ask(world, "and for contractors?", "sofie", history)
+    assert result.rewrite_method in ("model", "concat")
+    assert "contractors" in result.query.lower()
+    assert result.passages[0].doc_id == world["ids"]["contractors"]
+
+
+def test_deleting_a_document_deletes_the_answers_built_on_it(world):
+    result = ask(world, "Can unused vacation days be carried over?", "sofie")
+    doc = world["ids"]["handbook"]
+    assert doc in {p.doc_id for p in result.passages}
+    with world["services"].session() as s:
+        assert delete_answers_for_document(s, doc) >= 1
+    with world["services"].session() as s:
+        assert s.get(AnswerRecord, result.answer_id) is None
+        assert not s.scalars(select(AnswerPassage).where(AnswerPassage.document_id == doc)).all()
+
+
+def release_index(world) -> None:
+    """Qdrant Edge is one process's at a time: let the CLI subprocess open it."""
+    services = world["services"]
+    if "index" in services.__dict__:
+        services.index.close()
+    for name in ("index", "searcher"):
+        services.__dict__.pop(name, None)
+
+
+def test_cli_ask_json_prints_one_document_and_streams_to_stderr(world, models_dir, tmp_path):
+    release_index(world)
+    history = tmp_path / "conversation.json"
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(world["settings"].data_dir), "INHOUSE_MODELS_DIR": str(models_dir),
+           "INHOUSE_GENERATOR_MAX_TOKENS": "40", "INHOUSE_ANSWER_PASSAGES": "3"}
+    proc = subprocess.run(
+        [INHOUSE, "ask", "Can I work remotely?", "--as", "sofie", "--json",
+         "--history-file", str(history)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)  # exactly one JSON document
+    assert {"answer", "citations", "support", "unsupported_sentences"} <= payload.keys()
+    for c in payload["citations"]:
+        assert {"n", "doc_id", "title", "source", "page", "quote"} <= c.keys()
+    first_words = " ".join(payload["answer"].split()[:2])
+    assert first_words and first_words in " ".join(proc.stderr.split())  # the tokens went to stderr
+    turns = json.loads(history.read_text())
+    assert [t["role"] for t in turns] == ["user", "assistant"] and turns[1]["content"] == payload["answer"]
+
+
+def test_cli_ask_names_an_unknown_user(world, models_dir):
+    release_index(world)
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(world["settings"].data_dir), "INHOUSE_MODELS_DIR": str(models_dir)}
+    proc = subprocess.run([INHOUSE, "ask", "Hello?", "--as", "mallory"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "mallory" in proc.stderr and proc.stdout == ""

@@ -1,0 +1,81 @@
+"""`inhouse eval answers`: the metrics, and the harness on a tiny QA set written here."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.answer_eval import QuestionOutcome, contains_any, normalise, run_answer_eval, summarise
+from app.answering import AnswerResult, Citation
+from inference.prompting import Passage
+
+
+def test_normalisation_is_squads():
+    assert normalise("The  Denver Broncos!") == "denver broncos"
+    assert contains_any("It was won by the Denver Broncos in 2016.", ["Denver Broncos"])
+    assert not contains_any("Denverite Broncosaurus", ["Denver Broncos"])  # whole words only
+    assert not contains_any("anything", ["", "  "])
+
+
+def outcome(answer: str, citations: list[tuple[int, bool]], statuses: list[str], not_found: bool = False):
+    passages = [Passage(1, "Super Bowl 50 was won by the Denver Broncos."), Passage(2, "Levi's Stadium is in Santa Clara.")]
+    result = AnswerResult(
+        question="Who won Super Bowl 50?", query="Who won Super Bowl 50?", answer=answer, not_found=not_found,
+        citations=[Citation(n, "d", "t", "s", None, "q", "c", 0, 0, inferred, 0.9) for n, inferred in citations],
+        sentences=[{"status": s} for s in statuses], passages=passages, support=0.5, timings_ms={"total": 1200.0},
+    )
+    return QuestionOutcome.score("q1", ["Denver Broncos", "Broncos"], result)
+
+
+def test_a_correct_cited_answer_scores_on_every_metric():
+    o = outcome("The Denver Broncos won [1].", [(1, False)], ["supported"])
+    assert (o.answer_hit, o.context_hit, o.citations, o.citations_correct) == (True, True, 1, 1)
+    assert (o.written_citations, o.written_correct, o.unsupported_sentences) == (1, 1, 0)
+
+
+def test_a_citation_to_a_passage_without_the_answer_is_imprecise():
+    o = outcome("The Broncos won. It was at Levi's Stadium.", [(1, True), (2, False)], ["supported", "unsupported"])
+    assert (o.citations, o.citations_correct, o.written_citations, o.written_correct) == (2, 1, 1, 0)
+    report = summarise("ds", "coll", [o, outcome("No idea.", [], ["unsupported"])], "m", "llamacpp")
+    assert report.answer_recall == 0.5 and report.citation_precision == 0.5
+    assert report.written_citation_precision == 0.0
+    assert report.unsupported_share == pytest.approx(2 / 3, abs=1e-4)
+    assert report.latency_p50_s == 1.2
+
+
+def test_not_found_is_never_a_hit():
+    o = outcome("not found in the documents you can access (Denver Broncos)", [], [], not_found=True)
+    assert not o.answer_hit
+
+
+def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_services, llama_generator, cross_encoder):
+    from eval.beir import CorpusDoc, write_beir
+
+    folder = write_beir(
+        tmp_path / "tiny-qa",
+        [CorpusDoc("0-0", "Badges", "Visitor badges are blue. Employee badges are green."),
+         CorpusDoc("0-1", "Parking", "Parking in the Gdansk office costs 10 PLN per day."),
+         CorpusDoc("0-2", "Canteen", "The canteen serves lunch from 11:30 to 13:30.")],
+        {"q1": "What colour are visitor badges?", "q2": "How much does parking cost in Gdansk?",
+         "q3": "When is lunch served?"},
+        {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
+        {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
+    )
+    services = make_services(generator_max_tokens=24, answer_passages=2)
+    services.__dict__.update(generator=llama_generator, cross_encoder=cross_encoder)
+    report = run_answer_eval(services, folder, limit=2)
+    assert report.questions == 2 and [o.id for o in report.outcomes] == ["q1", "q2"]
+    assert report.context_recall == 1.0  # both gold answers were in the passages shown
+    assert report.not_found_rate == 0.0
+    for value in (report.answer_recall, report.citation_precision or 0, report.unsupported_share or 0):
+        assert 0.0 <= value <= 1.0
+    assert report.backend == "llamacpp" and report.collection.startswith("eval-tiny-qa-")
+    again = run_answer_eval(services, folder, limit=1)  # the collection is reused, not rebuilt
+    assert again.collection == report.collection and again.questions == 1
+
+
+def test_a_folder_without_gold_answers_is_refused(tmp_path, make_services):
+    from eval.beir import CorpusDoc, DatasetError, write_beir
+
+    folder = write_beir(tmp_path / "no-answers", [CorpusDoc("a", "A", "text")], {"q": "text?"}, {"q": {"a": 1}})
+    with pytest.raises(DatasetError, match="answers.jsonl"):
+        run_answer_eval(make_services(), folder)

@@ -1,0 +1,126 @@
+"""Re-ingesting, replacing, regrouping and deleting a document leave exactly the right chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.directory import acl_tokens, add_group, add_user
+from app.documents import delete_document, get_document
+from app.ingestion import IngestService
+from app.tables import Chunk, IngestJob
+from retrieval.schema import IndexFilter
+from tests.factories import long_text
+
+
+@pytest.fixture
+def setup(any_backend_services, tmp_path):
+    services = any_backend_services
+    with services.session() as session:
+        add_group(session, "hr")
+        add_group(session, "finance")
+        add_user(session, "alice", groups=["hr"])
+        add_user(session, "farid", groups=["finance"])
+    doc = tmp_path / "handbook.md"
+    doc.write_text("# Handbook\n\n" + long_text(30, seed=1))
+    return services, IngestService(services), doc
+
+
+def _ids(services, doc_id: str) -> set[str]:
+    return set(services.index.ids(IndexFilter(doc_ids=[doc_id])))
+
+
+def test_reingesting_an_unchanged_file_is_a_no_op(setup):
+    services, service, doc = setup
+    [first] = service.ingest_paths([doc], groups=["hr"])
+    before = _ids(services, first.id)
+    [again] = service.ingest_paths([doc], groups=["hr"])
+    assert again.status == "unchanged" and again.id == first.id
+    assert _ids(services, first.id) == before and len(before) == first.chunks > 3
+    with services.session() as session:
+        assert session.scalar(select(func.count()).select_from(IngestJob)) == 1
+
+
+def test_point_ids_are_deterministic(setup, make_services, tmp_path):
+    services, service, doc = setup
+    [first] = service.ingest_paths([doc], groups=["hr"])
+    ids = _ids(services, first.id)
+    with services.session() as session:
+        chunks = session.scalars(select(Chunk).where(Chunk.document_id == first.id)).all()
+    from retrieval.schema import point_id
+
+    assert ids == {point_id(first.id, c.chunk_no, c.text_sha) for c in chunks}
+
+
+def test_a_changed_file_replaces_its_chunks(setup):
+    services, service, doc = setup
+    [first] = service.ingest_paths([doc], groups=["hr"])
+    old = _ids(services, first.id)
+    doc.write_text("# Handbook\n\n" + long_text(12, seed=2))
+    [second] = service.ingest_paths([doc], groups=["hr"])
+    assert second.status == "ready" and second.id == first.id
+    new = _ids(services, first.id)
+    assert len(new) == second.chunks and services.index.count() == second.chunks
+    assert not (old - new) & set(services.index.ids()), "old version's points must be gone"
+    with services.session() as session:
+        assert {c.id for c in get_document(session, first.id).chunks} == new
+
+
+def test_changing_groups_rewrites_access_without_re_embedding(setup):
+    services, service, doc = setup
+    [first] = service.ingest_paths([doc], groups=["hr"])
+    with services.session() as session:
+        from app.directory import get_user
+
+        farid = acl_tokens(session, get_user(session, "farid"))
+        alice = acl_tokens(session, get_user(session, "alice"))
+    assert services.index.count(IndexFilter(acl_tokens=farid)) == 0
+    [regrouped] = service.ingest_paths([doc], groups=["finance"])
+    assert regrouped.status == "unchanged"
+    assert services.index.count(IndexFilter(acl_tokens=farid)) == first.chunks
+    assert services.index.count(IndexFilter(acl_tokens=alice)) == 0
+
+
+def test_delete_removes_every_trace(setup):
+    services, service, doc = setup
+    [result] = service.ingest_paths([doc], groups=["hr"])
+    data = services.settings.data_dir
+    with services.session() as session:
+        document = get_document(session, result.id)
+        stored = Path(document.stored_path)
+        assert stored.exists() and (data / "text" / f"{result.id}.txt").exists()
+        delete_document(session, services.index, services.settings.files_dir, data, document)
+    assert services.index.count() == 0
+    assert not stored.exists()
+    assert not (data / "text" / f"{result.id}.txt").exists()
+    with services.session() as session:
+        assert session.scalar(select(func.count()).select_from(Chunk)) == 0
+        assert session.scalar(select(func.count()).select_from(IngestJob)) == 0
+
+
+def test_deleting_one_of_two_identical_files_keeps_the_shared_original(setup, tmp_path):
+    services, service, doc = setup
+    copy = tmp_path / "copy" / "handbook.md"
+    copy.parent.mkdir()
+    copy.write_bytes(doc.read_bytes())
+    [a] = service.ingest_paths([doc], groups=["hr"])
+    [b] = service.ingest_paths([copy], groups=["finance"])
+    with services.session() as session:
+        stored = Path(get_document(session, a.id).stored_path)
+        delete_document(session, services.index, services.settings.files_dir, services.settings.data_dir,
+                        get_document(session, a.id))
+    assert stored.exists()
+    assert services.index.count() == b.chunks
+
+
+def test_opening_the_index_with_another_embedding_model_is_refused(setup, make_services):
+    services, service, doc = setup
+    service.ingest_paths([doc], groups=["hr"])
+    other = make_services(embed_model="all-MiniLM-L6-v2", data_dir=services.settings.data_dir,
+                          index_backend=services.settings.index_backend)
+    from app.services import EmbedModelMismatchError
+
+    with pytest.raises(EmbedModelMismatchError, match="inhouse reindex"):
+        other.check_collection(create=False)
