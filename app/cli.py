@@ -312,6 +312,3 @@ def main() -> None:
 
     app()
 
-
-if __name__ == "__main__":
-    main()

@@ -59,7 +59,6 @@ def ask(
     """Answer a question from the documents a user may read, with citations."""
     from app.answering import AnswerService
     from app.directory import DirectoryError
-    from inference.types import GeneratorError
 
     if not question.strip():
         fail("the question is empty")
@@ -74,7 +73,7 @@ def ask(
         try:
             services.check_collection(create=False)
             result = AnswerService(services).ask(question, as_user, history, on_token)
-        except (DirectoryError, GeneratorError) as exc:
+        except (DirectoryError, RuntimeError) as exc:  # GeneratorError and index errors say what to do
             fail(str(exc))
     if not result.not_found:
         sink.write("\n")
@@ -101,7 +100,6 @@ def eval_answers(
     from app.answer_eval import run_answer_eval
     from app.directory import DirectoryError
     from eval.beir import DatasetError
-    from inference.types import GeneratorError
 
     if not dataset_dir.is_dir():
         fail(f"no such folder: {dataset_dir}")
@@ -113,7 +111,7 @@ def eval_answers(
 
         try:
             report = run_answer_eval(services, dataset_dir, limit, as_user, on_progress)
-        except (DatasetError, DirectoryError, GeneratorError) as exc:
+        except (DatasetError, DirectoryError, RuntimeError) as exc:
             fail(str(exc))
     if as_json:
         emit_json({**report.summary(), "per_question": [o.__dict__ for o in report.outcomes]})

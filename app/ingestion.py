@@ -144,11 +144,11 @@ class IngestService:
             doc = session.get(Document, job.document_id)
             job.status, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, None
             doc.status = "processing"
-            stored, source, title_override = Path(doc.stored_path), doc.source, doc.title
+            stored, source = Path(doc.stored_path), doc.source
         try:
             self.services.check_collection(create=True)
             progress("parse", 0, 1)
-            prepared = prepare_chunks(stored, self.settings, self.services.encoder)
+            prepared = prepare_chunks(stored, self.settings, self.services.encoder, name=source)
             self._write_points(job_id, prepared, progress)
         except IngestError as exc:
             return self._fail(job_id, exc)

@@ -32,13 +32,17 @@ def _mask(text: str) -> str:
 def clean_document(doc: ParsedDocument) -> ParsedDocument:
     blocks = [Block(_normalise(b.text), b.page, b.heading_path, b.is_heading) for b in doc.blocks]
     blocks = [b for b in blocks if b.text and not _PAGE_NUMBER.match(b.text)]
-    pages = {b.page for b in blocks if b.page is not None}
+    pages = sorted({b.page for b in blocks if b.page is not None})
     if len(pages) >= 3:
-        seen = Counter()
+        edges: set[int] = set()  # headers and footers live at the top and bottom of a page
         for page in pages:
-            seen.update({_mask(b.text) for b in blocks if b.page == page and len(b.text) < 200})
+            on_page = [i for i, b in enumerate(blocks) if b.page == page]
+            edges.update(on_page[:2] + on_page[-2:])
+        seen: Counter = Counter()
+        for page in pages:
+            seen.update({_mask(blocks[i].text) for i in edges if blocks[i].page == page and len(blocks[i].text) < 200})
         running = {text for text, n in seen.items() if n >= max(3, len(pages) / 2)}
-        blocks = [b for b in blocks if _mask(b.text) not in running]
+        blocks = [b for i, b in enumerate(blocks) if not (i in edges and _mask(b.text) in running)]
         # headings that were running headers must not stay in heading paths either
         blocks = [
             Block(b.text, b.page, tuple(h for h in b.heading_path if _mask(h) not in running), b.is_heading)

@@ -34,9 +34,10 @@ def _splitter(chunk_size: int, chunk_overlap: int, encoder) -> SentenceSplitter:
     return make_splitter(chunk_size, chunk_overlap, lambda text: [0] * encoder.count_tokens(text))
 
 
-def prepare_chunks(path: Path, settings, encoder) -> PreparedDocument:
+def prepare_chunks(path: Path, settings, encoder, name: str | None = None) -> PreparedDocument:
+    """``name``: the original file name (the stored copy has none), a tie-breaker for text types."""
     use_local_spacy(settings.models_dir)
-    kind = sniff(path, settings.max_unpacked_bytes)
+    kind = sniff(path, settings.max_unpacked_bytes, name)
     parsed = clean_document(parse(path, kind, settings.ocr_languages))
     splitter = _splitter(settings.chunk_size, settings.chunk_overlap, encoder)
     clean_text, chunks = chunk_document(parsed, splitter, encoder.count_tokens)

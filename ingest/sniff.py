@@ -41,7 +41,8 @@ class FileKind:
     mime: str
 
 
-def sniff(path: Path, max_unpacked_bytes: int = 1 << 30) -> FileKind:
+def sniff(path: Path, max_unpacked_bytes: int = 1 << 30, name: str | None = None) -> FileKind:
+    """``name`` is the original file name, when ``path`` is a stored copy without one."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFileError("the file is empty")
@@ -59,7 +60,7 @@ def sniff(path: Path, max_unpacked_bytes: int = 1 << 30) -> FileKind:
     if mime in ("text/html", "application/xhtml+xml") or re.search(rb"<(html|body|!doctype html)", head[:2048], re.I):
         return FileKind("html", MIME_BY_KIND["html"])
     if mime.startswith("text/") or mime in ("application/csv", "application/json") or _is_text(head):
-        kind = _sniff_text(_decode(head), path.suffix.lower())
+        kind = _sniff_text(_decode(head), Path(name or path.name).suffix.lower())
         return FileKind(kind, MIME_BY_KIND[kind])
     raise UnsupportedTypeError(f"unsupported file type {mime}")
 
@@ -111,7 +112,8 @@ def _sniff_text(text: str, suffix: str) -> str:
     sample = text[:20000]
     lines = [ln for ln in sample.splitlines() if ln.strip()]
     md_score = len(_MD_LINE.findall(sample)) + len(_MD_INLINE.findall(sample))
-    if suffix in (".md", ".markdown") or md_score >= max(2, len(lines) // 10):
+    starts_with_heading = bool(lines) and re.match(r"^#{1,6}\s+\S", lines[0]) is not None
+    if suffix in (".md", ".markdown") or starts_with_heading or md_score >= max(2, len(lines) // 10):
         return "md"
     if _looks_like_csv(sample, lines) or (suffix in (".csv", ".tsv") and len(lines) > 1):
         return "csv"

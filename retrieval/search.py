@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from retrieval.fusion import fuse_weighted
+from retrieval.fusion import fuse_dbsf, fuse_rrf, fuse_weighted
 from retrieval.hits import SearchHit
 from retrieval.index import VectorIndex, VectorQuery
 from retrieval.profile import MODES, SearchProfile
@@ -28,6 +28,13 @@ class Candidates:
     dense: list[IndexHit] = field(default_factory=list)
     sparse: list[IndexHit] = field(default_factory=list)
     fused: list[IndexHit] | None = None  # the engine's RRF/DBSF list when asked for
+
+
+def rrf_weights(profile: SearchProfile) -> list[float] | None:
+    """Per-list RRF weights (dense, sparse); None (plain RRF) at the neutral α 0.5."""
+    if profile.dense_weight == 0.5:
+        return None
+    return [profile.dense_weight, 1 - profile.dense_weight]
 
 
 @dataclass
@@ -68,10 +75,9 @@ class HybridSearcher:
             requests.append(VectorQuery(filter=flt, limit=n, sparse=sparse))
             kinds.append("sparse")
         if profile.mode == "hybrid" and has_terms and profile.fusion in ("rrf", "dbsf"):
-            weights = [profile.dense_weight, 1 - profile.dense_weight] if profile.dense_weight != 0.5 else None
             requests.append(
                 VectorQuery(filter=flt, limit=limit, dense=dense, sparse=sparse, prefetch_limit=n,
-                            fusion=profile.fusion, rrf_k=profile.rrf_k, weights=weights)
+                            fusion=profile.fusion, rrf_k=profile.rrf_k, weights=rrf_weights(profile))
             )
             kinds.append("fused")
         results = self.index.query_many(requests) if requests else []
@@ -82,13 +88,19 @@ class HybridSearcher:
 
     @staticmethod
     def fuse(c: Candidates, profile: SearchProfile) -> tuple[list[IndexHit], str]:
+        """One ranked list from the candidates. RRF and DBSF come from the engine when it
+        fused them; replayed candidates (``eval tune``) fuse here, the way the engine does."""
         if profile.mode == "dense" or not c.sparse:
             return c.dense, "dense"
         if profile.mode == "sparse" or not c.dense:
             return c.sparse, "sparse"
-        if profile.fusion == "weighted" or c.fused is None:
-            return fuse_weighted(c.dense, c.sparse, profile.dense_weight), "fused"
-        return c.fused, "fused"
+        if profile.fusion == "weighted":
+            return fuse_weighted(c.dense, c.sparse, profile.dense_weight, depth=profile.candidates), "fused"
+        if c.fused is not None:
+            return c.fused, "fused"
+        if profile.fusion == "dbsf":
+            return fuse_dbsf([c.dense, c.sparse]), "fused"
+        return fuse_rrf([c.dense, c.sparse], profile.rrf_k, rrf_weights(profile)), "fused"
 
     # ---- the whole search ----------------------------------------------
     def search(
@@ -103,8 +115,17 @@ class HybridSearcher:
         if mode is not None:
             profile = SearchProfile.for_mode(mode, profile)
         flt = IndexFilter(**{**(asdict(where) if where else {}), "acl_tokens": list(acl_tokens)})
-        want = max(k * 3, profile.rerank_depth if profile.rerank else 0, 20)
-        cands = self.candidates(query, flt, profile, want)
+        cands = self.candidates(query, flt, profile, self.depth(k, profile))
+        return self.rank(query, cands, profile, k)
+
+    @staticmethod
+    def depth(k: int, profile: SearchProfile) -> int:
+        """How many fused candidates a k-hit search ranks and shapes."""
+        return max(k * 3, profile.rerank_depth if profile.rerank else 0, 20)
+
+    def rank(self, query: str, cands: Candidates, profile: SearchProfile, k: int) -> list[SearchHit]:
+        """Fuse, re-rank and shape one query's candidates: everything after the index call."""
+        want = self.depth(k, profile)
         ranked, stage = self.fuse(cands, profile)
         hits = self._explain(ranked[:want], cands, stage)
         if profile.rerank and hits:

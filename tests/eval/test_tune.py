@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app.tables import IndexCollection
 from eval.beir import BeirDataset
+from retrieval.profile import SearchProfile
 from eval.tune import MemoScorer, TuneGrid, split_queries, tune
 from tests.retrieval.worlds import VOCAB, Doc, HashEncoder, ScriptedCrossEncoder, write_docs
 
@@ -88,3 +90,14 @@ def test_re_ranking_stays_off_when_it_hurts(noisy_world):
     report = result.as_dict()
     assert report["split"]["tune"] == 20 and report["split"]["held_out"] == 20
     assert set(report["held_out"]) == {"dense", "sparse", "hybrid", "hybrid+rerank", "tuned"}
+
+
+def test_without_significant_evidence_the_best_fixed_mode_is_kept(noisy_world):
+    """Random judgments give nothing to learn: tuning must not wander off the fixed modes."""
+    services, index, dataset = noisy_world
+    rng = random.Random(3)
+    dataset.qrels = {q: {f"doc{rng.randrange(60):02d}": 1} for q in dataset.qrels}  # judgments unrelated to queries
+    result = tune(services, index, "noisy", dataset, replace(SMALL_GRID, rerank_depths=()), ks=[10])
+    guard = result.as_dict()["against_best_fixed_mode"]
+    assert guard["kept"] == "fixed mode", guard
+    assert result.chosen == SearchProfile.for_mode(guard["best_fixed_mode"])

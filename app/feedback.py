@@ -1,0 +1,149 @@
+"""Readers' feedback on sources becomes relevance judgments.
+
+A thumbs-up on an answer marks the passages it showed as relevant (grade 1);
+a thumbs-down with "wrong sources" marks them as not relevant (grade 0).
+Feedback is a read path too: a user may only judge passages they can see, so
+the passages are looked up through the index with the user's ACL filter
+(the same ``IndexFilter(acl_tokens=…)`` a search uses), never by id alone.
+``export_feedback`` turns the judgments into a BEIR folder that
+``inhouse eval run|tune`` take, so the suite runs on the organisation's own
+questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+from sqlalchemy import select
+
+from app.directory import acl_tokens, get_user
+from app.eval_tables import FeedbackJudgment
+from retrieval.schema import IndexFilter
+
+Verdict = Literal["up", "wrong_sources"]
+GRADES: dict[str, int] = {"up": 1, "wrong_sources": 0}
+
+
+class FeedbackError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PassageRef:
+    """A passage as a search hit names it: its document and, usually, its chunk."""
+
+    doc_id: str
+    chunk_id: str | None = None
+
+
+def query_id(query: str) -> str:
+    """The same question, however spaced or capitalised, is one query."""
+    return "fb-" + hashlib.sha256(" ".join(query.lower().split()).encode()).hexdigest()[:16]
+
+
+def _index_for(services, collection: str | None):
+    if collection is None or collection == services.settings.collection:
+        return services.index, services.settings.collection, False
+    return services.open_index(collection), collection, True
+
+
+def visible_refs(index, tokens: list[str], refs: Sequence[PassageRef]) -> set[PassageRef]:
+    """The refs this reader can see, read through the ACL filter inside the index."""
+    doc_ids = sorted({r.doc_id for r in refs})
+    if not doc_ids:
+        return set()
+    points = list(index.ids(IndexFilter(acl_tokens=tokens, doc_ids=doc_ids)))
+    doc_of = {h.id: h.payload.get("doc_id") for h in index.get(points)}
+    docs = set(doc_of.values())
+    return {r for r in refs if (doc_of.get(r.chunk_id) == r.doc_id if r.chunk_id else r.doc_id in docs)}
+
+
+def record_feedback(
+    services, user: str, query: str, passages: Sequence[PassageRef], verdict: Verdict,
+    collection: str | None = None, answer_id: str | None = None,
+) -> list[dict]:
+    """Store one judgment per passage; refuse the lot if any passage is not the user's to see."""
+    if verdict not in GRADES:
+        raise FeedbackError(f"unknown verdict {verdict!r}; use one of {', '.join(GRADES)}")
+    if not query.strip():
+        raise FeedbackError("feedback needs the question it is about")
+    if not passages:
+        raise FeedbackError("feedback needs at least one passage")
+    with services.session() as session:
+        reader = get_user(session, user)
+        user_id, tokens = reader.id, acl_tokens(session, reader)
+    index, name, owned = _index_for(services, collection)
+    try:
+        refs = list(dict.fromkeys(passages))
+        seen = visible_refs(index, tokens, refs)
+    finally:
+        if owned:
+            index.close()
+    hidden = [r for r in refs if r not in seen]
+    if hidden:
+        # the same answer for "does not exist" and "not yours": no probing for documents
+        raise FeedbackError(f"{len(hidden)} passage(s) are not among the passages you can see")
+    rows = []
+    with services.session() as session:
+        for ref in refs:
+            row = FeedbackJudgment(
+                user_id=user_id, collection=name, query=query.strip(), query_id=query_id(query), doc_id=ref.doc_id,
+                chunk_id=ref.chunk_id, grade=GRADES[verdict], verdict=verdict, answer_id=answer_id,
+            )
+            session.add(row)
+            session.flush()
+            rows.append({"id": row.id, "query_id": row.query_id, "doc_id": row.doc_id, "chunk_id": row.chunk_id,
+                         "grade": row.grade, "verdict": row.verdict})
+    return rows
+
+
+def judgments(services, collection: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """(queries, qrels): each user's latest verdict per (query, document), then a majority vote."""
+    name = collection or services.settings.collection
+    with services.session() as session:
+        rows = session.scalars(
+            select(FeedbackJudgment).where(FeedbackJudgment.collection == name).order_by(FeedbackJudgment.id)
+        ).all()
+        latest: dict[tuple, FeedbackJudgment] = {}
+        queries: dict[str, str] = {}
+        for row in rows:
+            latest[(row.user_id, row.query_id, row.doc_id)] = row
+            queries[row.query_id] = row.query
+    votes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for (_, qid, doc_id), row in latest.items():
+        votes[qid][doc_id].append(row.grade)
+    qrels = {
+        qid: {doc: int(sum(g) * 2 > len(g)) for doc, g in docs.items()} for qid, docs in votes.items()
+    }
+    return {q: queries[q] for q in qrels}, qrels
+
+
+def export_feedback(services, out_dir: Path, collection: str | None = None) -> dict:
+    """Write the judgments as a BEIR folder; the corpus holds each judged document's indexed text."""
+    from eval.beir import CorpusDoc, write_beir
+
+    queries, qrels = judgments(services, collection)
+    index, name, owned = _index_for(services, collection)
+    try:
+        corpus = []
+        for doc_id in sorted({d for docs in qrels.values() for d in docs}):
+            hits = index.get(list(index.ids(IndexFilter(doc_ids=[doc_id]))))
+            if not hits:
+                continue  # deleted since it was judged
+            hits.sort(key=lambda h: h.payload.get("chunk_no", 0))
+            text = "\n".join(h.payload.get("text", "") for h in hits)
+            corpus.append(CorpusDoc(doc_id, hits[0].payload.get("title") or "", text))
+    finally:
+        if owned:
+            index.close()
+    present = {d.id for d in corpus}
+    qrels = {q: {d: g for d, g in docs.items() if d in present} for q, docs in qrels.items()}
+    qrels = {q: docs for q, docs in qrels.items() if docs}
+    queries = {q: queries[q] for q in qrels}
+    write_beir(out_dir, corpus, queries, qrels)
+    return {"out_dir": str(out_dir), "collection": name, "queries": len(queries), "documents": len(corpus),
+            "judgments": sum(len(d) for d in qrels.values())}

@@ -1,0 +1,97 @@
+"""Settings come from env, TOML and defaults; the schema migrates on SQLite (and PostgreSQL when present)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from app.db import make_engine, migrate
+from app.settings import Settings
+
+TABLES = {"users", "groups", "memberships", "documents", "document_groups", "chunks", "ingest_jobs",
+          "index_collections"}
+
+
+def test_one_data_dir_holds_everything(tmp_path, monkeypatch):
+    monkeypatch.setenv("INHOUSE_DATA_DIR", str(tmp_path / "d"))
+    s = Settings()
+    assert s.database_url == f"sqlite:///{(tmp_path / 'd' / 'inhouse.db').resolve()}"
+    assert s.models_dir == tmp_path / "d" / "models"
+    assert s.qdrant_dir == tmp_path / "d" / "qdrant" and s.files_dir == tmp_path / "d" / "files"
+
+
+def test_env_beats_toml_beats_defaults(tmp_path, monkeypatch):
+    (tmp_path / "inhouse.toml").write_text('chunk_size = 300\nchunk_overlap = 20\nbm25_language = "german"\n')
+    monkeypatch.setenv("INHOUSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INHOUSE_CHUNK_SIZE", "400")
+    s = Settings()
+    assert (s.chunk_size, s.chunk_overlap, s.bm25_language) == (400, 20, "german")
+
+
+def test_server_forms_are_settings(monkeypatch):
+    monkeypatch.setenv("INHOUSE_QDRANT_URL", "http://qdrant:6333")
+    monkeypatch.setenv("INHOUSE_DATABASE_URL", "postgresql+psycopg://u:p@db/inhouse")
+    monkeypatch.setenv("INHOUSE_INDEX_BACKEND", "server")
+    s = Settings()
+    assert (s.qdrant_url, s.database_url, s.index_backend) == (
+        "http://qdrant:6333", "postgresql+psycopg://u:p@db/inhouse", "server")
+
+
+def test_nonsense_settings_are_refused():
+    with pytest.raises(ValueError, match="chunk_overlap"):
+        Settings(chunk_size=64, chunk_overlap=64)
+    with pytest.raises(ValueError):
+        Settings(index_backend="elasticsearch")
+
+
+def test_migrations_build_the_schema_on_sqlite_and_are_idempotent(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    migrate(engine)
+    migrate(engine)
+    assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def _postgres_binaries() -> Path | None:
+    for candidate in [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin")]:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    bin_dir = _postgres_binaries()
+    if bin_dir is None or shutil.which("runuser") is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="inhouse-pg-"))  # pytest's tmp is root-only; postgres must reach it
+    os.chmod(base, 0o777)
+    data = base / "pg"
+    data.mkdir()
+    user = "postgres" if os.geteuid() == 0 else None
+    run = (lambda *a: subprocess.run(["runuser", "-u", user, "--", *a], check=True, capture_output=True)) if user \
+        else (lambda *a: subprocess.run(list(a), check=True, capture_output=True))
+    if user:
+        shutil.chown(data, user)
+    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "inhouse")
+    port = 54329
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o",
+        f"-p {port} -k {data} -c listen_addresses=''", "-w", "start")
+    try:
+        yield f"postgresql+psycopg://inhouse@/postgres?host={data}&port={port}"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_same_migrations_run_on_postgresql(postgres_url):
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
