@@ -1,0 +1,99 @@
+"""Run a data set's queries through the real search code path and score them.
+
+Every query of every mode goes through ``HybridSearcher.search`` (encoding,
+the one index call with the ACL filter inside, fusion, re-ranking, shaping),
+exactly as a user's search does. A fresh searcher per mode keeps one mode's
+query-embedding cache from flattering the next mode's latency. Chunk hits
+become a document ranking by first occurrence; metrics come from ranx.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from eval.beir import BeirDataset
+from eval.metrics import answer_recall, doc_ranking, score
+from retrieval.profile import SearchProfile
+from retrieval.schema import PUBLIC_TOKEN
+
+Progress = Callable[[str, int, int], None]
+CHUNKS_PER_DOC = 2  # chunk hits fetched per document ranked: documents often have several
+WARM_UP_QUERY = "warm-up query that loads the models"
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    profile: SearchProfile
+    metrics: dict[str, float]
+    latency_p50_ms: float
+    latency_p95_ms: float
+    rankings: dict[str, dict[str, float]] = field(repr=False)
+
+    def summary(self) -> dict:
+        return {**self.metrics, "latency_p50_ms": self.latency_p50_ms, "latency_p95_ms": self.latency_p95_ms}
+
+
+def profile_for(mode: str, stored: SearchProfile) -> SearchProfile:
+    """A fixed mode uses the code's defaults; ``default`` is what the collection's search does."""
+    if mode == "default":
+        return stored
+    return SearchProfile.for_mode(mode, SearchProfile())
+
+
+def run_mode(
+    searcher, dataset: BeirDataset, profile: SearchProfile, ks: Sequence[int], qids: Sequence[str] | None = None,
+    acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), progress: Progress = _quiet, label: str | None = None,
+) -> ModeResult:
+    qids = list(qids if qids is not None else dataset.queries)
+    depth = max(max(ks), 10)
+    chunk_k = depth * CHUNKS_PER_DOC
+    searcher.search(WARM_UP_QUERY, list(acl_tokens), k=chunk_k, profile=profile)
+    rankings: dict[str, dict[str, float]] = {}
+    passages: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    for n, qid in enumerate(qids, 1):
+        started = time.perf_counter()
+        hits = searcher.search(dataset.queries[qid], list(acl_tokens), k=chunk_k, profile=profile)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rankings[qid] = doc_ranking((h.doc_id for h in hits), depth)
+        passages[qid] = [h.text for h in hits[: max(ks)]]
+        progress(label or profile.label, n, len(qids))
+    qrels = {q: dataset.qrels[q] for q in qids}
+    metrics = score(qrels, rankings, ks)
+    if dataset.answers:
+        metrics.update(answer_recall(passages, {q: dataset.answers.get(q, []) for q in qids}, ks))
+    return ModeResult(
+        mode=label or profile.label, profile=profile, metrics=metrics,
+        latency_p50_ms=round(float(np.percentile(latencies, 50)), 2) if latencies else 0.0,
+        latency_p95_ms=round(float(np.percentile(latencies, 95)), 2) if latencies else 0.0,
+        rankings=rankings,
+    )
+
+
+def run_modes(
+    services, index, dataset: BeirDataset, modes: Sequence[str], ks: Sequence[int],
+    qids: Sequence[str] | None = None, acl_tokens: Sequence[str] = (PUBLIC_TOKEN,),
+    stored: SearchProfile | None = None, extra: dict[str, SearchProfile] | None = None,
+    progress: Progress = _quiet,
+) -> list[ModeResult]:
+    """Each mode (and each extra named profile) over the queries, a fresh searcher each."""
+    stored = stored or SearchProfile()
+    plan = [(mode, profile_for(mode, stored)) for mode in modes] + list((extra or {}).items())
+    results: list[ModeResult] = []
+    for label, profile in plan:
+        same = next((r for r in results if r.profile == profile), None)
+        if same is not None:  # the same profile searches the same way: measured once, reported under both names
+            results.append(replace(same, mode=label))
+            continue
+        searcher = services.searcher_for(index, profile)
+        results.append(run_mode(searcher, dataset, profile, ks, qids, acl_tokens, progress, label))
+    return results
