@@ -304,11 +304,7 @@ def main() -> None:
 
     # each module registers its commands on the Typer apps above
     for module in ("app.cli_directory", "app.cli_eval", "app.cli_ask"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
 
     app()
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from eval.beir import BeirDataset
 from eval.metrics import doc_ranking, score, significance
-from eval.runner import ModeResult, run_modes
+from eval.runner import MemoScorer, ModeResult, run_modes
 from retrieval.profile import SearchProfile
 from retrieval.schema import PUBLIC_TOKEN, IndexFilter
 from retrieval.search import Candidates
@@ -138,22 +138,6 @@ def split_queries(qids: Sequence[str]) -> tuple[list[str], list[str]]:
     ordered = sorted(qids, key=lambda q: hashlib.sha256(q.encode()).hexdigest())
     tune = set(ordered[: len(ordered) // 2])
     return [q for q in qids if q in tune], [q for q in qids if q not in tune]
-
-
-class MemoScorer:
-    """Cross-encoder scores remembered per (query, passage): each pair is scored once."""
-
-    def __init__(self, scorer) -> None:
-        self.scorer = scorer
-        self.model_id = getattr(scorer, "model_id", "cross-encoder")
-        self.cache: dict[tuple[str, str], float] = {}
-
-    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        missing = [p for p in dict.fromkeys(pairs) if p not in self.cache]
-        if missing:
-            for pair, value in zip(missing, self.scorer.score(missing)):
-                self.cache[pair] = float(value)
-        return np.array([self.cache[p] for p in pairs], dtype=np.float32)
 
 
 def _truncate(c: Candidates, depth: int) -> Candidates:

@@ -29,9 +29,14 @@ def gguf_to_hf_folder(gguf_file: Path, out_dir: Path, dtype: str = "bfloat16") -
     folder, name = str(gguf_file.parent), gguf_file.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=getattr(torch, dtype))
+    # The weights are de-quantised on load; drop the GGUF "quantizer" so the model saves as plain
+    # floating point and vLLM does not look for a GGUF quantization config in config.json.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(out_dir)
-    model.save_pretrained(out_dir, safe_serialization=True)
+    model.save_pretrained(out_dir)
     return out_dir
 
 
