@@ -100,10 +100,7 @@ def ingest(
 
         try:
             resumed = service.resume(on_progress)
-            results = service.ingest_paths(
-                paths, split_csv(groups), owner, public, progress=on_progress,
-                on_file=lambda p: bars.update(task, description=p.name, completed=0),
-            )
+            results = service.ingest_paths(paths, split_csv(groups), owner, public, progress=on_progress)
         except DirectoryError as exc:
             fail(str(exc))
     if resumed:

@@ -1,23 +1,18 @@
-"""Files in, searchable chunks out: registration, jobs, crash-safe indexing.
+"""Files in, searchable chunks out: registration, then the jobs that index them.
 
-Order of writes for one job, chosen so a SIGKILL at any point is repaired by
-running the job again: (1) upsert the new points (ids are uuid5 of document,
-chunk number and text, so a re-run overwrites), (2) delete the document's
-points of any other version (by ``doc_sha``), (3) replace the chunk rows and
-mark the document ready in one SQL transaction. Unfinished jobs are resumed on
-the next start.
+Registering a file records the document, its access and a copy of the
+original, and queues a job unless the bytes are unchanged. Jobs are run by
+``app.ingest_jobs.JobRunner`` (crash-safe write order, documents parsed ahead
+of the encoder); unfinished jobs are resumed on the next start.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from dataclasses import dataclass
-from datetime import timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.documents import (
     Registration,
@@ -29,33 +24,14 @@ from app.documents import (
     sha256_of,
     store_original,
     stored_file,
-    text_file,
 )
+from app.ingest_jobs import IngestResult, JobRunner, Progress, _quiet
 from app.services import Services
-from app.tables import Chunk as ChunkRow
-from app.tables import Document, IngestJob, utcnow
+from app.tables import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError
-from retrieval.schema import ChunkPoint, IndexFilter, point_id
+from retrieval.schema import IndexFilter
 
-log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
-
-
-@dataclass
-class IngestResult:
-    id: str
-    path: str
-    status: str
-    chunks: int
-    error: str | None
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "path": self.path, "status": self.status, "chunks": self.chunks, "error": self.error}
+__all__ = ["IngestResult", "IngestService", "expand_paths", "stored_original"]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
@@ -136,124 +112,40 @@ class IngestService:
                 )
             )
 
+    def run_jobs(self, job_ids: list[int], progress: Progress = _quiet) -> list[IngestResult]:
+        return JobRunner(self.services).run(job_ids, progress)
+
     def run_job(self, job_id: int, progress: Progress = _quiet) -> IngestResult:
-        from ingest.pipeline import prepare_chunks
-
-        with self.services.session() as session:
-            job = session.get(IngestJob, job_id)
-            doc = session.get(Document, job.document_id)
-            job.status, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, None
-            doc.status = "processing"
-            stored, source = Path(doc.stored_path), doc.source
-        try:
-            self.services.check_collection(create=True)
-            progress("parse", 0, 1)
-            prepared = prepare_chunks(stored, self.settings, self.services.encoder, name=source)
-            self._write_points(job_id, prepared, progress)
-        except IngestError as exc:
-            return self._fail(job_id, exc)
-        except Exception as exc:  # an unexpected failure must not lose the batch either
-            log.exception("ingest job %s failed", job_id)
-            return self._fail(job_id, f"internal error while ingesting: {exc.__class__.__name__}: {exc}")
-        return self._finish(job_id, prepared)
-
-    def _write_points(self, job_id: int, prepared, progress: Progress) -> None:
-        s, services = self.settings, self.services
-        with services.session() as session:
-            job = session.get(IngestJob, job_id)
-            doc = session.get(Document, job.document_id)
-            if prepared.title and doc.title == Path(doc.source).stem:
-                doc.title = prepared.title
-            doc.doc_type, doc.mime, doc.page_count = prepared.kind.kind, prepared.kind.mime, prepared.page_count
-            job.chunks_total, job.stage = len(prepared.chunks), "embed"
-            base = {
-                "doc_id": doc.id,
-                "doc_sha": doc.sha256,
-                "title": doc.title,
-                "source": doc.source,
-                "acl": document_acl(doc),
-                "groups": sorted(g.name for g in doc.groups),
-                "owner": doc.owner.name if doc.owner else None,
-                "doc_type": prepared.kind.kind,
-                "created_at": doc.created_at.astimezone(timezone.utc).isoformat()
-                if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc).isoformat(),
-                "embed_model": s.embed_model_path.name,
-            }
-            doc_id, title = doc.id, doc.title
-        total = len(prepared.chunks)
-        batch_size = max(s.embed_batch_size * 4, 64)
-        for start in range(0, total, batch_size):
-            batch = prepared.chunks[start : start + batch_size]
-            texts = [c.embed_text(title) for c in batch]
-            dense = services.encoder.encode_documents(texts)
-            sparse = services.bm25.encode_documents(texts)
-            points = [
-                ChunkPoint(
-                    id=point_id(doc_id, c.chunk_no, c.text_sha),
-                    dense=dense[i].tolist(),
-                    sparse=sparse[i],
-                    payload={
-                        **base, "chunk_no": c.chunk_no, "text": c.text, "page": c.page,
-                        "heading_path": list(c.heading_path), "char_start": c.char_start, "char_end": c.char_end,
-                    },
-                )
-                for i, c in enumerate(batch)
-            ]
-            services.index.upsert(points)
-            with services.session() as session:
-                session.get(IngestJob, job_id).chunks_done = start + len(batch)
-            progress("embed", start + len(batch), total)
-        services.index.delete(IndexFilter(doc_ids=[doc_id], exclude_doc_sha=base["doc_sha"]))
-
-    def _finish(self, job_id: int, prepared) -> IngestResult:
-        with self.services.session() as session:
-            job = session.get(IngestJob, job_id)
-            doc = session.get(Document, job.document_id)
-            session.execute(delete(ChunkRow).where(ChunkRow.document_id == doc.id))
-            for c in prepared.chunks:
-                session.add(
-                    ChunkRow(
-                        id=point_id(doc.id, c.chunk_no, c.text_sha), document_id=doc.id, chunk_no=c.chunk_no,
-                        page=c.page, heading_path=" > ".join(c.heading_path) or None, char_start=c.char_start,
-                        char_end=c.char_end, text_sha=c.text_sha, token_count=c.token_count,
-                    )
-                )
-            path = text_file(self.settings.data_dir, doc.id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(prepared.clean_text, encoding="utf-8")
-            doc.status, doc.error, doc.chunk_count = "ready", None, len(prepared.chunks)
-            doc.embed_model = self.settings.embed_model_path.name
-            job.status, job.stage, job.finished_at = "done", None, utcnow()
-            return IngestResult(doc.id, doc.source_uri, "ready", len(prepared.chunks), None)
-
-    def _fail(self, job_id: int, error: Exception | str) -> IngestResult:
-        with self.services.session() as session:
-            job = session.get(IngestJob, job_id)
-            doc = session.get(Document, job.document_id)
-            record_failure(doc, error)
-            job.status, job.error, job.finished_at = "failed", str(error), utcnow()
-            return IngestResult(doc.id, doc.source_uri, "failed", doc.chunk_count, str(error))
+        [result] = self.run_jobs([job_id], progress)
+        return result
 
     # ---- the whole flow -----------------------------------------------
     def resume(self, progress: Progress = _quiet) -> list[IngestResult]:
         """Finish jobs that a crash (or a kill) left queued or running."""
-        return [self.run_job(job_id, progress) for job_id in self.pending_jobs()]
+        return self.run_jobs(self.pending_jobs(), progress)
 
     def ingest_paths(
         self, paths: Iterable[Path], groups: list[str], owner: str | None = None, public: bool = False,
-        progress: Progress = _quiet, on_file: Callable[[Path], None] | None = None,
+        progress: Progress = _quiet,
     ) -> list[IngestResult]:
+        """Register every file (unchanged ones end there), then run their jobs as one pipelined batch."""
+        files = expand_paths(paths)
+        registrations = []
+        for n, (path, root) in enumerate(files, 1):
+            registrations.append(self.register(path, root, groups, owner, public))
+            progress("register", n, len(files))
+        return self.run_registered([(path, reg) for (path, _), reg in zip(files, registrations)], progress)
+
+    def run_registered(self, registered: list[tuple[Path, Registration]], progress: Progress = _quiet) -> list[IngestResult]:
+        """Results in the order given: queued registrations are run, the others reported as they are."""
+        ran = iter(self.run_jobs([reg.job.id for _, reg in registered if reg.job is not None], progress))
         results: list[IngestResult] = []
-        for path, root in expand_paths(paths):
-            if on_file:
-                on_file(path)
-            reg = self.register(path, root, groups, owner, public)
-            if reg.job is None:
+        for path, reg in registered:
+            if reg.job is not None:
+                result = next(ran)
+            else:
                 doc = reg.document
-                status = "failed" if reg.outcome == "failed" else reg.outcome
-                results.append(IngestResult(doc.id, str(path), status, doc.chunk_count, doc.error))
-                continue
-            result = self.run_job(reg.job.id, progress)
+                result = IngestResult(doc.id, str(path), reg.outcome, doc.chunk_count, doc.error)
             result.path = str(path)
             results.append(result)
         return results

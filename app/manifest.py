@@ -31,17 +31,11 @@ def load_manifest(services: Services, manifest_path: Path, progress: Progress = 
             for group in spec.get("groups", []):
                 grant(session, group, spec["name"], create_group=True)
     service = IngestService(services)
-    results: list[IngestResult] = []
+    registered = []
     for doc in manifest.get("documents", []):
         path = root / doc["path"]
         reg = service.register(
             path, root, doc.get("groups", []), doc.get("owner"), bool(doc.get("public")), doc.get("title")
         )
-        if reg.job is None:
-            d = reg.document
-            results.append(IngestResult(d.id, str(path), reg.outcome, d.chunk_count, d.error))
-            continue
-        result = service.run_job(reg.job.id, progress)
-        result.path = str(path)
-        results.append(result)
-    return results
+        registered.append((path, reg))
+    return service.run_registered(registered, progress)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.document import Block, Chunk, ParsedDocument
+from ingest.document import Chunk, ParsedDocument
 
 SECTION_SEP = "\n\n"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from ingest import offline  # noqa: F401  (sets the offline environment before unstructured loads)
 from ingest.document import Block, ParsedDocument
 from ingest.errors import CorruptDocumentError, EncryptedDocumentError, IngestError, NoTextError
+from ingest.html_text import skip_narrative_check
 from ingest.sniff import FileKind
 
 log = logging.getLogger(__name__)
@@ -59,30 +60,35 @@ def parse(path: Path, kind: FileKind, ocr_languages: str = "eng") -> ParsedDocum
     return doc
 
 
+NO_LANGUAGE_DETECTION = [""]  # unstructured's marker; we never read the language metadata it would add
+
+
 def _partition(path: Path, kind: FileKind) -> list:
+    skip_narrative_check()
+    options = {"languages": NO_LANGUAGE_DETECTION}
     if kind.kind == "docx":
         from unstructured.partition.docx import partition_docx
 
-        return partition_docx(filename=str(path))
+        return partition_docx(filename=str(path), **options)
     if kind.kind == "pptx":
         from unstructured.partition.pptx import partition_pptx
 
-        return partition_pptx(filename=str(path))
+        return partition_pptx(filename=str(path), **options)
     if kind.kind == "html":
         from unstructured.partition.html import partition_html
 
-        return partition_html(text=read_text(path))
+        return partition_html(text=read_text(path), **options)
     if kind.kind == "eml":
         from unstructured.partition.email import partition_email
 
-        return partition_email(filename=str(path), process_attachments=False)
+        return partition_email(filename=str(path), process_attachments=False, **options)
     if kind.kind == "md":
         from unstructured.partition.md import partition_md
 
-        return partition_md(text=read_text(path))
+        return partition_md(text=read_text(path), **options)
     from unstructured.partition.text import partition_text
 
-    return partition_text(text=read_text(path))
+    return partition_text(text=read_text(path), **options)
 
 
 def _pdf_page_count(path: Path) -> int:
@@ -142,7 +148,8 @@ def _join_wrapped_lines(elements: list) -> list[tuple[str, str, int | None, int]
             continue
         page = getattr(el.metadata, "page_number", None)
         depth = getattr(el.metadata, "category_depth", None) or 0
-        if out and text[0].islower() and not out[-1][1].endswith(_TERMINAL) and out[-1][0] != "Title":
+        if (out and text[0].islower() and not out[-1][1].endswith(_TERMINAL)
+                and "Title" != out[-1][0] and "ListItem" not in (category, out[-1][0])):
             prev_cat, prev_text, prev_page, prev_depth = out[-1]
             out[-1] = (prev_cat, f"{prev_text} {text}", prev_page, prev_depth)
             continue

@@ -67,8 +67,9 @@ class EdgeIndex:
             )
             for p in points
         ]
+        # No flush here: the update is in the engine's write-ahead log, and the delete that ends
+        # every ingestion job flushes before the job is marked done (see app/ingest_jobs.py).
         self.shard.update(q.UpdateOperation.upsert_points(batch))
-        self.shard.flush()
 
     def delete(self, where: IndexFilter) -> None:
         if self._shard is None:

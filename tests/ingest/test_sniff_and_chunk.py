@@ -106,3 +106,32 @@ def test_running_headers_footers_and_page_numbers_are_removed():
                    Block(f"Page {page} of 5", page), Block(str(page), page)]
     cleaned = clean_document(ParsedDocument("pdf", None, blocks, page_count=5))
     assert [b.text for b in cleaned.blocks] == expected
+
+
+def test_markdown_and_html_are_parsed_without_running_spacy(tmp_path, monkeypatch, models_dir):
+    """Headings there come from the markup; unstructured's per-paragraph NLP check bought nothing."""
+    import unstructured.nlp.tokenize as tokenize
+
+    from ingest.offline import use_local_spacy
+    from ingest.parse import parse
+
+    def no_nlp(text):
+        raise AssertionError(f"spaCy ran on {text[:40]!r}")
+
+    use_local_spacy(models_dir)
+    monkeypatch.setattr(tokenize, "_process", no_nlp)
+    note = tmp_path / "note.md"
+    note.write_text("# Travel\n\n## Booking\n\nBook flights through the portal. Economy class only.\n\n"
+                    "- hotels up to 150 EUR a night\n- trains in second class\n")
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>Badges</h1><p>Visitors collect badges at reception.</p></body></html>")
+
+    md = parse(note, sniff(note))
+    assert [(b.text, b.heading_path) for b in md.blocks if not b.is_heading] == [
+        ("Book flights through the portal. Economy class only.", ("Travel", "Booking")),
+        ("hotels up to 150 EUR a night", ("Travel", "Booking")),
+        ("trains in second class", ("Travel", "Booking")),
+    ]
+    html = parse(page, sniff(page))
+    assert [(b.text, b.heading_path) for b in html.blocks] == [
+        ("Badges", ("Badges",)), ("Visitors collect badges at reception.", ("Badges",))]

@@ -1,0 +1,253 @@
+"""Running ingestion jobs: parse ahead in a thread, embed several documents per encoder call.
+
+On a CPU the encoder is the physical limit, so the job runner keeps it busy:
+the next documents are parsed and chunked in a background thread while the
+encoder (onnxruntime, which releases the GIL) works on the current batch, and
+the chunks of several small documents share one encoder call (length-sorted,
+so little padding). A large document is still written batch by batch, its
+progress recorded after each, so a kill mid-document loses at most one batch.
+
+Order of writes for one document, chosen so a SIGKILL at any point is
+repaired by running the job again: (1) upsert the new points (ids are uuid5 of
+document, chunk number and text, so a re-run overwrites), (2) delete the
+document's points of any other version (by ``doc_sha``), (3) replace the chunk
+rows and mark the document ready in one SQL transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timezone
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from sqlalchemy import delete
+
+from app.documents import document_acl, record_failure, text_file
+from app.services import Services
+from app.tables import Chunk as ChunkRow
+from app.tables import Document, IngestJob, utcnow
+from ingest.errors import IngestError
+from retrieval.schema import ChunkPoint, IndexFilter, point_id
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+PARSE_AHEAD = 4  # documents parsed ahead of the encoder; bounds memory
+
+
+@dataclass
+class IngestResult:
+    id: str
+    path: str
+    status: str
+    chunks: int
+    error: str | None
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "path": self.path, "status": self.status, "chunks": self.chunks, "error": self.error}
+
+
+@dataclass
+class _OpenDocument:
+    """A parsed document whose chunks are being embedded and written."""
+
+    job_id: int
+    doc_id: str
+    prepared: object  # ingest.pipeline.PreparedDocument
+    base: dict  # the payload every point of the document shares
+    texts: list[str]  # what the encoders see, one per chunk
+    written: int = 0
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def internal_error(exc: Exception) -> str:
+    return f"internal error while ingesting: {exc.__class__.__name__}: {exc}"
+
+
+class JobRunner:
+    """Runs queued ingestion jobs to the end, in order, each succeeding or failing on its own."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.batch = max(self.settings.embed_batch_size * 4, 64)
+
+    def run(self, job_ids: Sequence[int], progress: Progress = _quiet) -> list[IngestResult]:
+        results: dict[int, IngestResult] = {}
+        if not job_ids:
+            return []
+        try:
+            self.services.check_collection(create=True)
+        except Exception as exc:  # the index cannot be opened: every job fails with the reason
+            return [self._fail(job_id, exc if isinstance(exc, IngestError) else str(exc)) for job_id in job_ids]
+        open_docs: list[_OpenDocument] = []
+
+        def finished(job_id: int, result: IngestResult) -> None:
+            results[job_id] = result
+            progress("ingest", len(results), len(job_ids))
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inhouse-parse") as pool:
+            for job_id, prepared in self._prepared_in_order(pool, job_ids):
+                if isinstance(prepared, Exception):
+                    finished(job_id, self._fail(job_id, prepared))
+                    continue
+                try:
+                    open_docs.append(self._open(job_id, prepared))
+                except Exception as exc:
+                    log.exception("ingest job %s failed", job_id)
+                    finished(job_id, self._fail(job_id, internal_error(exc)))
+                    continue
+                while sum(len(d.texts) - d.written for d in open_docs) >= self.batch:
+                    self._embed_batch(open_docs, finished)
+            while open_docs:
+                self._embed_batch(open_docs, finished)
+        return [results[j] for j in job_ids]
+
+    # ---- parsing, ahead of the encoder ---------------------------------
+    def _prepared_in_order(self, pool: ThreadPoolExecutor, job_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+        """(job id, PreparedDocument or the exception that stopped it), in job order."""
+        from ingest.pipeline import prepare_chunks
+
+        waiting: deque[tuple[int, Future]] = deque()
+        queue = iter(job_ids)
+
+        def submit_next() -> None:
+            job_id = next(queue, None)
+            if job_id is not None:
+                stored, source = self._start(job_id)
+                waiting.append((job_id, pool.submit(prepare_chunks, stored, self.settings, self.services.encoder,
+                                                    source)))
+
+        for _ in range(PARSE_AHEAD):
+            submit_next()
+        while waiting:
+            job_id, future = waiting.popleft()
+            submit_next()
+            try:
+                yield job_id, future.result()
+            except IngestError as exc:
+                yield job_id, exc
+            except Exception as exc:  # an unexpected failure must not lose the batch either
+                log.exception("ingest job %s failed while parsing", job_id)
+                yield job_id, RuntimeError(internal_error(exc))
+
+    def _start(self, job_id: int) -> tuple[Path, str]:
+        with self.services.session() as session:
+            job = session.get(IngestJob, job_id)
+            doc = session.get(Document, job.document_id)
+            job.status, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, None
+            job.stage = "parse"
+            doc.status = "processing"
+            return Path(doc.stored_path), doc.source
+
+    def _open(self, job_id: int, prepared) -> _OpenDocument:
+        """Record what parsing learnt about the document and build its shared payload."""
+        name = self.settings.embed_model_path.name
+        with self.services.session() as session:
+            job = session.get(IngestJob, job_id)
+            doc = session.get(Document, job.document_id)
+            if prepared.title and doc.title == Path(doc.source).stem:
+                doc.title = prepared.title
+            doc.doc_type, doc.mime, doc.page_count = prepared.kind.kind, prepared.kind.mime, prepared.page_count
+            job.chunks_total, job.chunks_done, job.stage = len(prepared.chunks), 0, "embed"
+            created = doc.created_at if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc)
+            base = {
+                "doc_id": doc.id, "doc_sha": doc.sha256, "title": doc.title, "source": doc.source,
+                "acl": document_acl(doc), "groups": sorted(g.name for g in doc.groups),
+                "owner": doc.owner.name if doc.owner else None, "doc_type": prepared.kind.kind,
+                "created_at": created.astimezone(timezone.utc).isoformat(), "embed_model": name,
+            }
+            texts = [c.embed_text(doc.title) for c in prepared.chunks]
+            return _OpenDocument(job_id, doc.id, prepared, base, texts)
+
+    # ---- embedding and writing -----------------------------------------
+    def _embed_batch(self, open_docs: list[_OpenDocument], finished: Callable[[int, IngestResult], None]) -> None:
+        """Embed up to one batch of chunks, taken from the open documents in order, and write them."""
+        slices: list[tuple[_OpenDocument, int, int]] = []
+        room = self.batch
+        for doc in open_docs:
+            if room == 0:
+                break
+            take = min(room, len(doc.texts) - doc.written)
+            slices.append((doc, doc.written, doc.written + take))
+            room -= take
+        texts = [t for doc, a, b in slices for t in doc.texts[a:b]]
+        try:
+            dense = self.services.encoder.encode_documents(texts)
+            sparse = self.services.bm25.encode_documents(texts)
+        except Exception as exc:  # the encoder failed: the documents in this batch fail, the rest go on
+            log.exception("embedding failed")
+            for doc, _, _ in slices:
+                open_docs.remove(doc)
+                finished(doc.job_id, self._fail(doc.job_id, internal_error(exc)))
+            return
+        offset = 0
+        for doc, a, b in slices:
+            try:
+                self._write(doc, a, b, dense[offset : offset + b - a], sparse[offset : offset + b - a])
+                if doc.written == len(doc.texts):
+                    open_docs.remove(doc)
+                    finished(doc.job_id, self._finish(doc))
+            except Exception as exc:  # disk full, index closed…: this document fails, the rest go on
+                log.exception("writing ingest job %s failed", doc.job_id)
+                open_docs.remove(doc)
+                finished(doc.job_id, self._fail(doc.job_id, exc if isinstance(exc, IngestError) else internal_error(exc)))
+            offset += b - a
+
+    def _write(self, doc: _OpenDocument, start: int, end: int, dense, sparse) -> None:
+        chunks = doc.prepared.chunks[start:end]
+        points = [
+            ChunkPoint(
+                id=point_id(doc.doc_id, c.chunk_no, c.text_sha),
+                dense=dense[i].tolist(),
+                sparse=sparse[i],
+                payload={
+                    **doc.base, "chunk_no": c.chunk_no, "text": c.text, "page": c.page,
+                    "heading_path": list(c.heading_path), "char_start": c.char_start, "char_end": c.char_end,
+                },
+            )
+            for i, c in enumerate(chunks)
+        ]
+        self.services.index.upsert(points)
+        doc.written = end
+        with self.services.session() as session:
+            session.get(IngestJob, doc.job_id).chunks_done = end
+        if end == len(doc.texts):
+            self.services.index.delete(IndexFilter(doc_ids=[doc.doc_id], exclude_doc_sha=doc.base["doc_sha"]))
+
+    def _finish(self, open_doc: _OpenDocument) -> IngestResult:
+        prepared = open_doc.prepared
+        with self.services.session() as session:
+            job = session.get(IngestJob, open_doc.job_id)
+            doc = session.get(Document, job.document_id)
+            session.execute(delete(ChunkRow).where(ChunkRow.document_id == doc.id))
+            session.add_all(
+                ChunkRow(
+                    id=point_id(doc.id, c.chunk_no, c.text_sha), document_id=doc.id, chunk_no=c.chunk_no,
+                    page=c.page, heading_path=" > ".join(c.heading_path) or None, char_start=c.char_start,
+                    char_end=c.char_end, text_sha=c.text_sha, token_count=c.token_count,
+                )
+                for c in prepared.chunks
+            )
+            path = text_file(self.settings.data_dir, doc.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(prepared.clean_text, encoding="utf-8")
+            doc.status, doc.error, doc.chunk_count = "ready", None, len(prepared.chunks)
+            doc.embed_model = self.settings.embed_model_path.name
+            job.status, job.stage, job.finished_at = "done", None, utcnow()
+            return IngestResult(doc.id, doc.source_uri, "ready", len(prepared.chunks), None)
+
+    def _fail(self, job_id: int, error: Exception | str) -> IngestResult:
+        with self.services.session() as session:
+            job = session.get(IngestJob, job_id)
+            doc = session.get(Document, job.document_id)
+            record_failure(doc, error)
+            job.status, job.error, job.finished_at = "failed", str(error), utcnow()
+            return IngestResult(doc.id, doc.source_uri, "failed", doc.chunk_count, str(error))
