@@ -49,7 +49,7 @@ from ingest.sparse import Bm25Encoder  # noqa: E402
 from retrieval.edge_index import EdgeIndex  # noqa: E402
 from retrieval.profile import SearchProfile  # noqa: E402
 from retrieval.rerank import load_cross_encoder  # noqa: E402
-from retrieval.schema import ChunkPoint, IndexFilter, SparseVec, point_id  # noqa: E402
+from retrieval.schema import ChunkPoint, IndexFilter, point_id  # noqa: E402
 from retrieval.search import HybridSearcher  # noqa: E402
 
 GROUPS = 20

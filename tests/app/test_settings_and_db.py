@@ -57,7 +57,7 @@ def test_migrations_build_the_schema_on_sqlite_and_are_idempotent(tmp_path):
 
 
 def _postgres_binaries() -> Path | None:
-    for candidate in [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin")]:
+    for candidate in [*sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True), Path("/usr/local/bin")]:
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
             return candidate
     return None
