@@ -124,3 +124,44 @@ def test_opening_the_index_with_another_embedding_model_is_refused(setup, make_s
 
     with pytest.raises(EmbedModelMismatchError, match="inhouse reindex"):
         other.check_collection(create=False)
+
+
+def test_a_folder_ingested_in_one_pipeline_gives_each_document_exactly_its_chunks(make_services, tmp_path,
+                                                                                   shared_encoder):
+    """Small documents share encoder calls, a big one spans several, a broken one fails alone."""
+    from ingest.pipeline import prepare_chunks
+
+    services = make_services(chunk_size=64, chunk_overlap=8)
+    with services.session() as session:
+        add_group(session, "hr")
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for n in range(12):
+        (folder / f"note-{n:02}.md").write_text(f"# Note {n}\n\n" + long_text(3, seed=100 + n))
+    (folder / "manual.md").write_text("# Manual\n\n" + long_text(120, seed=5))
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nnot really a PDF")
+
+    results = IngestService(services).ingest_paths([folder], groups=["hr"])
+
+    assert [Path(r.path).name for r in results] == sorted(p.name for p in folder.iterdir())
+    by_name = {Path(r.path).name: r for r in results}
+    assert by_name["broken.pdf"].status == "failed"
+    expected_total = 0
+    for name, result in by_name.items():
+        if name == "broken.pdf":
+            continue
+        expected = prepare_chunks(folder / name, services.settings, shared_encoder).chunks
+        assert result.status == "ready" and result.chunks == len(expected)
+        assert _ids(services, result.id) == _chunk_ids(services, result.id)
+        assert len(_ids(services, result.id)) == len(expected)
+        expected_total += len(expected)
+    assert by_name["manual.md"].chunks > 64  # more than one encoder batch
+    assert services.index.count() == expected_total
+    with services.session() as session:
+        assert session.scalar(select(func.count()).select_from(Chunk)) == expected_total
+        assert {j.status for j in session.scalars(select(IngestJob))} == {"done", "failed"}
+
+
+def _chunk_ids(services, doc_id: str) -> set[str]:
+    with services.session() as session:
+        return set(session.scalars(select(Chunk.id).where(Chunk.document_id == doc_id)))
