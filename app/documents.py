@@ -7,6 +7,7 @@ text.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shutil
 import uuid
@@ -62,9 +63,20 @@ def store_original(files_dir: Path, path: Path, sha: str) -> Path:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".partial")
-        shutil.copyfile(path, partial)
-        partial.replace(target)  # atomic: never a half-copied original
+        try:
+            shutil.copyfile(path, partial)
+            partial.replace(target)  # atomic: never a half-copied original
+        except OSError:
+            partial.unlink(missing_ok=True)  # a full disk must not keep what it half wrote
+            raise
     return target
+
+
+def storage_error(exc: OSError, where: Path) -> str:
+    """One line an owner can act on when the data directory cannot take a file."""
+    if exc.errno == errno.ENOSPC:
+        return f"the disk holding {where} is full: free some space and ingest the file again"
+    return f"could not store a copy of the file in {where}: {exc.strerror or exc}"
 
 
 def find_by_source(session: Session, source_uri: str) -> Document | None:

@@ -190,16 +190,16 @@ class JobRunner:
             return
         offset = 0
         for doc, a, b in slices:
+            vectors, terms, offset = dense[offset : offset + b - a], sparse[offset : offset + b - a], offset + b - a
             try:
-                self._write(doc, a, b, dense[offset : offset + b - a], sparse[offset : offset + b - a])
-                if doc.written == len(doc.texts):
-                    open_docs.remove(doc)
-                    finished(doc.job_id, self._finish(doc))
+                self._write(doc, a, b, vectors, terms)
+                result = self._finish(doc) if doc.written == len(doc.texts) else None
             except Exception as exc:  # disk full, index closed…: this document fails, the rest go on
                 log.exception("writing ingest job %s failed", doc.job_id)
+                result = self._fail(doc.job_id, exc if isinstance(exc, IngestError) else internal_error(exc))
+            if result is not None:
                 open_docs.remove(doc)
-                finished(doc.job_id, self._fail(doc.job_id, exc if isinstance(exc, IngestError) else internal_error(exc)))
-            offset += b - a
+                finished(doc.job_id, result)
 
     def _write(self, doc: _OpenDocument, start: int, end: int, dense, sparse) -> None:
         chunks = doc.prepared.chunks[start:end]

@@ -22,6 +22,7 @@ from app.documents import (
     record_failure,
     set_access,
     sha256_of,
+    storage_error,
     store_original,
     stored_file,
 )
@@ -96,7 +97,15 @@ class IngestService:
                     IndexFilter(doc_ids=[doc.id]), {"acl": acl, "groups": sorted(g.name for g in doc.groups)}
                 )
                 return Registration(doc, None, "unchanged")
-            doc.stored_path = str(store_original(self.settings.files_dir, resolved, sha))
+            try:
+                doc.stored_path = str(store_original(self.settings.files_dir, resolved, sha))
+            except OSError as exc:
+                message = storage_error(exc, self.settings.files_dir)
+                if doc.status == "ready":  # the previous version stays searchable
+                    doc.error = f"{message} (the previous version is still the one searched)"
+                else:
+                    record_failure(doc, message)
+                return Registration(doc, None, "failed")
             doc.sha256, doc.size, doc.status, doc.error = sha, size, "queued", None
             job = IngestJob(document_id=doc.id, status="queued")
             session.add(job)
@@ -136,7 +145,9 @@ class IngestService:
             progress("register", n, len(files))
         return self.run_registered([(path, reg) for (path, _), reg in zip(files, registrations)], progress)
 
-    def run_registered(self, registered: list[tuple[Path, Registration]], progress: Progress = _quiet) -> list[IngestResult]:
+    def run_registered(
+        self, registered: list[tuple[Path, Registration]], progress: Progress = _quiet
+    ) -> list[IngestResult]:
         """Results in the order given: queued registrations are run, the others reported as they are."""
         ran = iter(self.run_jobs([reg.job.id for _, reg in registered if reg.job is not None], progress))
         results: list[IngestResult] = []

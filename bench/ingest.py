@@ -111,8 +111,8 @@ def run_llama_index(folder: Path, work: Path, st_model: Path, tokenizer_dir: Pat
         vector_store=store,
     )
     start = time.perf_counter()
-    files = sorted(folder.iterdir())[:limit] if limit else None
-    docs = SimpleDirectoryReader(input_files=files).load_data() if files else SimpleDirectoryReader(str(folder)).load_data()
+    files = sorted(folder.iterdir())[:limit] if limit else sorted(folder.iterdir())
+    docs = SimpleDirectoryReader(input_files=files).load_data()
     nodes = pipeline.run(documents=docs)
     elapsed = time.perf_counter() - start
     return {"chunks": len(nodes), "seconds": elapsed, "chunks_per_s": len(nodes) / elapsed,

@@ -10,6 +10,7 @@ import pytest
 from app.directory import add_group
 from app.documents import get_document
 from app.ingestion import IngestService
+from retrieval.schema import IndexFilter
 from tests.factories import write_encrypted_pdf, write_zip_bomb_docx
 
 SAMPLE_PDF = Path(__file__).resolve().parents[2] / "samples" / "hr" / "parental-leave-policy.pdf"
@@ -133,3 +134,37 @@ def test_a_failure_does_not_lose_the_previous_version(tmp_path, ingest, services
     second = ingest(doc)["policy.md"]
     assert second.status == "failed"
     assert services.index.count() == 1, "the last good version stays searchable"
+
+
+@pytest.fixture
+def tiny_files_dir(services):
+    """The folder for stored originals on a real 1 MiB file system (tmpfs), so the disk really fills up."""
+    import subprocess
+
+    folder = services.settings.files_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_disk_fails_that_file_clearly_and_loses_nothing(tmp_path, ingest, services, tiny_files_dir):
+    first = ingest(_good(tmp_path))["good.md"]
+    assert first.status == "ready"
+    big = tmp_path / "scan-archive.txt"
+    big.write_text("Archived minutes of the works council. " * 60_000)  # 2.3 MB on a 1 MiB disk
+    small = tmp_path / "parking.md"
+    small.write_text("# Parking\n\nVisitors park on level 2 of the garage.\n")
+
+    results = ingest(big, small)
+
+    assert results["scan-archive.txt"].status == "failed"
+    assert "is full" in results["scan-archive.txt"].error
+    assert results["parking.md"].status == "ready"
+    assert not list(tiny_files_dir.rglob("*.partial"))  # nothing half-written is left behind
+    with services.session() as session:
+        assert get_document(session, first.id).status == "ready"
+        assert get_document(session, results["scan-archive.txt"].id).error == results["scan-archive.txt"].error
+    assert services.index.count(IndexFilter(doc_ids=[first.id, results["parking.md"].id])) == 2
