@@ -54,7 +54,9 @@ serve: venv
 
 bench: setup
 	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/python bench/ingest.py --docs 1000
+	$(BIN)/python bench/ingest.py --docs 1000 --baseline-docs 150
+	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
