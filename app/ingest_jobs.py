@@ -63,7 +63,7 @@ class _OpenDocument:
     written: int = 0
 
 
-def _quiet(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
@@ -79,7 +79,7 @@ class JobRunner:
         self.settings = services.settings
         self.batch = max(self.settings.embed_batch_size * 4, 64)
 
-    def run(self, job_ids: Sequence[int], progress: Progress = _quiet) -> list[IngestResult]:
+    def run(self, job_ids: Sequence[int], progress: Progress = no_progress) -> list[IngestResult]:
         results: dict[int, IngestResult] = {}
         if not job_ids:
             return []

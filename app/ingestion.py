@@ -26,7 +26,7 @@ from app.documents import (
     store_original,
     stored_file,
 )
-from app.ingest_jobs import IngestResult, JobRunner, Progress, _quiet
+from app.ingest_jobs import IngestResult, JobRunner, Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError
@@ -121,21 +121,21 @@ class IngestService:
                 )
             )
 
-    def run_jobs(self, job_ids: list[int], progress: Progress = _quiet) -> list[IngestResult]:
+    def run_jobs(self, job_ids: list[int], progress: Progress = no_progress) -> list[IngestResult]:
         return JobRunner(self.services).run(job_ids, progress)
 
-    def run_job(self, job_id: int, progress: Progress = _quiet) -> IngestResult:
+    def run_job(self, job_id: int, progress: Progress = no_progress) -> IngestResult:
         [result] = self.run_jobs([job_id], progress)
         return result
 
     # ---- the whole flow -----------------------------------------------
-    def resume(self, progress: Progress = _quiet) -> list[IngestResult]:
+    def resume(self, progress: Progress = no_progress) -> list[IngestResult]:
         """Finish jobs that a crash (or a kill) left queued or running."""
         return self.run_jobs(self.pending_jobs(), progress)
 
     def ingest_paths(
         self, paths: Iterable[Path], groups: list[str], owner: str | None = None, public: bool = False,
-        progress: Progress = _quiet,
+        progress: Progress = no_progress,
     ) -> list[IngestResult]:
         """Register every file (unchanged ones end there), then run their jobs as one pipelined batch."""
         files = expand_paths(paths)
@@ -146,7 +146,7 @@ class IngestService:
         return self.run_registered([(path, reg) for (path, _), reg in zip(files, registrations)], progress)
 
     def run_registered(
-        self, registered: list[tuple[Path, Registration]], progress: Progress = _quiet
+        self, registered: list[tuple[Path, Registration]], progress: Progress = no_progress
     ) -> list[IngestResult]:
         """Results in the order given: queued registrations are run, the others reported as they are."""
         ran = iter(self.run_jobs([reg.job.id for _, reg in registered if reg.job is not None], progress))
@@ -161,7 +161,7 @@ class IngestService:
             results.append(result)
         return results
 
-    def reindex(self, progress: Progress = _quiet) -> list[IngestResult]:
+    def reindex(self, progress: Progress = no_progress) -> list[IngestResult]:
         """Rebuild the collection from the stored originals with the current embedding model."""
         from app.tables import IndexCollection
 

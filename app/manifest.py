@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.directory import add_group, add_user, grant
-from app.ingestion import IngestResult, IngestService, Progress, _quiet
+from app.ingestion import IngestResult, IngestService, Progress, no_progress
 from app.services import Services
 from app.tables import User
 
 
-def load_manifest(services: Services, manifest_path: Path, progress: Progress = _quiet) -> list[IngestResult]:
+def load_manifest(services: Services, manifest_path: Path, progress: Progress = no_progress) -> list[IngestResult]:
     manifest = json.loads(manifest_path.read_text())
     root = manifest_path.parent
     with services.session() as session:
