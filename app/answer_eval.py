@@ -22,12 +22,11 @@ import statistics
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from app.answering import AnswerResult, AnswerService
+from app.progress import Progress, no_progress
 from app.services import Services
 
-Progress = Callable[[str, int, int], None]
 
 
 def normalise(text: str) -> str:
@@ -127,7 +126,7 @@ def summarise(dataset: str, collection: str, outcomes: list[QuestionOutcome], mo
 
 def run_answer_eval(
     services: Services, dataset_dir: Path, limit: int | None = None, as_user: str | None = None,
-    progress: Progress = lambda stage, done, total: None,
+    progress: Progress = no_progress,
 ) -> AnswerEvalReport:
     from app.directory import acl_tokens, get_user
     from eval.beir import DatasetError, load_beir

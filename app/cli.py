@@ -75,6 +75,28 @@ def models_fetch(
         fail(str(exc))
 
 
+@models_app.command("dequantize")
+def models_dequantize(
+    source: str = typer.Argument("bge-small-en", help="int8 ONNX BERT folder under the models folder, or a path"),
+    out: str = typer.Option("", help="folder to write (default: SOURCE-fp32 beside it)"),
+) -> None:
+    """Write an fp32 sentence-transformers copy of an int8 ONNX embedder (for a GPU, or torch-based tools).
+
+    The copy has its own model id (its folder name): an index built with the ONNX model must be
+    re-indexed (`inhouse reindex`) before INHOUSE_EMBED_MODEL points at the copy.
+    """
+    from ingest.encoders import ModelMissingError
+    from ingest.onnx_dequantize import DequantizeError, dequantize_to_sentence_transformers
+
+    settings = Settings()
+    src = Path(source) if Path(source).is_absolute() else settings.models_dir / source
+    target = Path(out) if out and Path(out).is_absolute() else src.parent / (out or f"{src.name}-fp32")
+    try:
+        err.print(f"wrote {dequantize_to_sentence_transformers(src, target)}")
+    except (ModelMissingError, DequantizeError) as exc:
+        fail(str(exc))
+
+
 # ---------------------------------------------------------------- ingestion
 @app.command()
 def ingest(

@@ -27,6 +27,7 @@ from typing import Callable, Iterator, Sequence
 from sqlalchemy import delete
 
 from app.documents import document_acl, record_failure, text_file
+from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Chunk as ChunkRow
 from app.tables import Document, IngestJob, utcnow
@@ -35,7 +36,6 @@ from retrieval.schema import ChunkPoint, IndexFilter, point_id
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 PARSE_AHEAD = 4  # documents parsed ahead of the encoder; bounds memory
 
 
@@ -61,10 +61,6 @@ class _OpenDocument:
     base: dict  # the payload every point of the document shares
     texts: list[str]  # what the encoders see, one per chunk
     written: int = 0
-
-
-def no_progress(stage: str, done: int, total: int) -> None:
-    pass
 
 
 def internal_error(exc: Exception) -> str:

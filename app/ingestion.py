@@ -26,7 +26,8 @@ from app.documents import (
     store_original,
     stored_file,
 )
-from app.ingest_jobs import IngestResult, JobRunner, Progress, no_progress
+from app.ingest_jobs import IngestResult, JobRunner
+from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError

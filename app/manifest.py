@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.directory import add_group, add_user, grant
-from app.ingestion import IngestResult, IngestService, Progress, no_progress
+from app.ingestion import IngestResult, IngestService
+from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import User
 

@@ -20,11 +20,11 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from app.eval_tables import EvalCollection
+from app.progress import Progress, no_progress
 from app.tables import IndexCollection
 from eval.beir import BeirDataset, CorpusDoc
 from ingest.chunk import chunk_document, make_splitter
@@ -37,11 +37,6 @@ from retrieval.schema import PUBLIC_TOKEN, ChunkPoint, point_id
 BUILD_VERSION = "1"
 EMBED_BATCH = 512  # texts per encoder call, across documents: long batches sort by length well
 
-Progress = Callable[[str, int, int], None]
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
 
 
 @dataclass
@@ -102,7 +97,7 @@ def _payload(services, dataset: BeirDataset, doc: CorpusDoc, chunk: Chunk, built
     }
 
 
-def ensure_collection(services, dataset: BeirDataset, progress: Progress = _quiet) -> BuiltCollection:
+def ensure_collection(services, dataset: BeirDataset, progress: Progress = no_progress) -> BuiltCollection:
     """The dataset's collection, built now unless an identical build is already there."""
     if not dataset.corpus:
         raise ValueError(f"{dataset.path} has no corpus.jsonl to build a collection from")
@@ -193,6 +188,7 @@ def _build(services, dataset: BeirDataset, name: str, index, progress: Progress)
             for i, (d, c) in enumerate(batch)
         ])
         progress("index corpus", start + len(batch), len(rows))
+    index.flush()  # on disk before SQL says ready: a crash after this never leaves a "ready" half-index
     with services.session() as session:
         row = session.get(EvalCollection, name)
         row.status, row.chunks, row.built_at = "ready", len(rows), datetime.now(timezone.utc)

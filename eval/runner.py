@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from app.progress import Progress, no_progress
 from eval.beir import BeirDataset
 from eval.metrics import answer_recall, doc_ranking, score
 from retrieval.profile import SearchProfile
 from retrieval.schema import PUBLIC_TOKEN
 
-Progress = Callable[[str, int, int], None]
 CHUNKS_PER_DOC = 2  # chunk hits fetched per document ranked: documents often have several
 WARM_UP_QUERY = "warm-up query that loads the models"
 LATENCY_K = 10  # latency is reported for the search a user runs
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
 
 
 @dataclass
@@ -87,7 +83,7 @@ def profile_for(mode: str, stored: SearchProfile) -> SearchProfile:
 
 def run_mode(
     searcher, dataset: BeirDataset, profile: SearchProfile, ks: Sequence[int], qids: Sequence[str] | None = None,
-    acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), progress: Progress = _quiet, label: str | None = None,
+    acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), progress: Progress = no_progress, label: str | None = None,
 ) -> ModeResult:
     qids = list(qids if qids is not None else dataset.queries)
     depth = max(max(ks), 10)
@@ -126,7 +122,7 @@ def run_modes(
     services, index, dataset: BeirDataset, modes: Sequence[str], ks: Sequence[int],
     qids: Sequence[str] | None = None, acl_tokens: Sequence[str] = (PUBLIC_TOKEN,),
     stored: SearchProfile | None = None, extra: dict[str, SearchProfile] | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> list[ModeResult]:
     """Each mode (and each extra named profile) over the queries, a fresh searcher each."""
     stored = stored or SearchProfile()

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from app.progress import Progress, no_progress
 from eval.beir import BeirDataset
 from eval.metrics import doc_ranking, score, significance
 from eval.runner import MemoScorer, ModeResult, run_modes
@@ -41,13 +42,8 @@ from retrieval.profile import SearchProfile
 from retrieval.schema import PUBLIC_TOKEN, IndexFilter
 from retrieval.search import Candidates
 
-Progress = Callable[[str, int, int], None]
 TUNE_K = 20  # chunk hits per replayed search: enough for ten distinct documents
 FIXED_MODES = ("dense", "sparse", "hybrid", "hybrid+rerank")
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -187,7 +183,7 @@ def _pick(trials: list[Trial], tolerance: float) -> Trial:
 
 def collect_candidates(
     searcher, dataset: BeirDataset, qids: Sequence[str], acl_tokens: Sequence[str], depth: int,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> dict[str, Candidates]:
     profile = SearchProfile(mode="hybrid", fusion="weighted", candidates=depth)
     flt = IndexFilter(acl_tokens=list(acl_tokens))
@@ -201,7 +197,7 @@ def collect_candidates(
 def tune(
     services, index, collection: str, dataset: BeirDataset, grid: TuneGrid = TuneGrid(),
     acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), ks: Sequence[int] = (1, 3, 5, 10, 100),
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> TuneResult:
     tune_qids, held_qids = split_queries(list(dataset.queries))
     if not tune_qids or not held_qids:

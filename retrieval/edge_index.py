@@ -77,6 +77,10 @@ class EdgeIndex:
         self.shard.update(q.UpdateOperation.delete_points_by_filter(build_filter(where, self._kit)))
         self.shard.flush()
 
+    def flush(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+
     def set_payload(self, where: IndexFilter, payload: dict) -> None:
         self.shard.update(q.UpdateOperation.set_payload_by_filter(build_filter(where, self._kit), payload))
         self.shard.flush()

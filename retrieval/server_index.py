@@ -146,5 +146,8 @@ class ServerIndex:
         if self.exists():
             self.client.delete_collection(self.collection)
 
+    def flush(self) -> None:
+        """A Qdrant server (and local mode) persists each acknowledged update itself."""
+
     def close(self) -> None:
         self.client.close()
