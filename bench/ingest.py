@@ -73,10 +73,11 @@ def run_ours(folder: Path, data: Path, models: Path, raw_sample: int = 0) -> dic
     services = build_services(Settings(data_dir=data, models_dir=models))
     with services.session() as s:
         add_group(s, "bench")
-    # what a running server has done before the first upload: models loaded, parsers imported, index open
-    import ingest.pipeline  # noqa: F401
+    # what a running server has done before the first upload (web/app.py): models loaded,
+    # parsers warmed up, index open
+    from ingest.pipeline import warm_up
 
-    services.encoder
+    warm_up(services.settings, services.encoder)
     services.check_collection(create=True)
     start = time.perf_counter()
     results = IngestService(services).ingest_paths([folder], groups=["bench"])

@@ -45,3 +45,26 @@ def prepare_chunks(path: Path, settings, encoder, name: str | None = None) -> Pr
     if not chunks:
         raise NoTextError("the document holds no text to index")
     return PreparedDocument(kind, parsed.title, parsed.page_count, clean_text, chunks, parsed.ocr_pages)
+
+
+WARM_UP_TEXT = """# Warm-up
+
+## Why
+
+The first document a process parses pays for importing the parsers (unstructured's
+Markdown and HTML partitioners, its tokenizer module, lxml): about four seconds.
+
+## When
+
+A server pays it once at start-up, not on a user's first upload.
+"""
+
+
+def warm_up(settings, encoder) -> None:
+    """Parse and chunk a tiny Markdown document so the first real upload is not seconds slower."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="inhouse-warm-") as folder:
+        path = Path(folder) / "warm-up.md"
+        path.write_text(WARM_UP_TEXT, encoding="utf-8")
+        prepare_chunks(path, settings, encoder)

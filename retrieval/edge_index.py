@@ -67,15 +67,16 @@ class EdgeIndex:
             )
             for p in points
         ]
-        # No flush here: the update is in the engine's write-ahead log, and the delete that ends
-        # every ingestion job flushes before the job is marked done (see app/ingest_jobs.py).
+        # No flush here: the update is in the engine's write-ahead log, and the job runner
+        # flushes once per encoder batch, before any document of it is marked ready (app/ingest_jobs.py).
         self.shard.update(q.UpdateOperation.upsert_points(batch))
 
-    def delete(self, where: IndexFilter) -> None:
+    def delete(self, where: IndexFilter, flush: bool = True) -> None:
         if self._shard is None:
             return
         self.shard.update(q.UpdateOperation.delete_points_by_filter(build_filter(where, self._kit)))
-        self.shard.flush()
+        if flush:
+            self.shard.flush()
 
     def flush(self) -> None:
         if self._shard is not None:

@@ -46,7 +46,9 @@ class VectorIndex(Protocol):
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None: ...
 
-    def delete(self, where: IndexFilter) -> None: ...
+    def delete(self, where: IndexFilter, flush: bool = True) -> None:
+        """``flush=False`` leaves durability to a later ``flush()`` (one per batch of documents)."""
+        ...
 
     def flush(self) -> None:
         """Make every update so far durable on disk (upserts alone may sit in a write-ahead log)."""

@@ -72,7 +72,7 @@ class ServerIndex:
             wait=True,
         )
 
-    def delete(self, where: IndexFilter) -> None:
+    def delete(self, where: IndexFilter, flush: bool = True) -> None:  # the server persists each update
         if not self.exists():
             return
         self.client.delete(

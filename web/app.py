@@ -22,6 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         services = build_services(settings)
         IngestService(services).resume()  # finish what a crash left behind
+        from ingest.pipeline import warm_up
+
+        warm_up(settings, services.encoder)  # the parsers' imports, before /healthz says ok
         state["services"] = services
         state["ready"] = True
         yield

@@ -135,3 +135,14 @@ def test_markdown_and_html_are_parsed_without_running_spacy(tmp_path, monkeypatc
     html = parse(page, sniff(page))
     assert [(b.text, b.heading_path) for b in html.blocks] == [
         ("Badges", ("Badges",)), ("Visitors collect badges at reception.", ("Badges",))]
+
+
+def test_warming_up_parses_a_throwaway_document_and_leaves_nothing(make_settings, shared_encoder, tmp_path,
+                                                                   monkeypatch):
+    import tempfile
+
+    from ingest.pipeline import warm_up
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    warm_up(make_settings(), shared_encoder)  # what the server does before /healthz says ok
+    assert list(tmp_path.iterdir()) == []
