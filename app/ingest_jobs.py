@@ -19,6 +19,7 @@ embedding a chunk.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,7 +30,7 @@ from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import delete
 
-from app.documents import document_acl, record_failure, text_file
+from app.documents import document_acl, record_failure, storage_error, text_file
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Chunk as ChunkRow
@@ -219,9 +220,17 @@ class JobRunner:
 
     def _close_failed(self, doc: _OpenDocument, exc: Exception, open_docs: list[_OpenDocument],
                       finished: Callable[[int, IngestResult], None]) -> None:
-        log.exception("writing ingest job %s failed", doc.job_id, exc_info=exc)
+        log.error("writing ingest job %s failed", doc.job_id, exc_info=exc)
         open_docs.remove(doc)
-        finished(doc.job_id, self._fail(doc.job_id, exc if isinstance(exc, IngestError) else internal_error(exc)))
+        finished(doc.job_id, self._fail(doc.job_id, self._write_error(exc)))
+
+    def _write_error(self, exc: Exception) -> IngestError | str:
+        """What the owner reads when the index or database could not take a document."""
+        if isinstance(exc, IngestError):
+            return exc
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
+            return storage_error(OSError(errno.ENOSPC, "No space left on device"), self.settings.data_dir)
+        return internal_error(exc)
 
     def _write(self, doc: _OpenDocument, start: int, end: int, dense, sparse) -> None:
         chunks = doc.prepared.chunks[start:end]
