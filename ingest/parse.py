@@ -108,6 +108,76 @@ def _pdf_page_count(path: Path) -> int:
         raise CorruptDocumentError(f"the PDF is damaged: {exc}") from exc
 
 
+# Debian's tesseract 5 starts one OpenMP thread per core (or four) for every page; on a
+# two-core machine that made a 200-dpi page take 7.0 s instead of 1.25 s with one thread.
+# One thread per tesseract also leaves the other core to the encoder. An OMP_THREAD_LIMIT
+# set by the operator wins.
+TESSERACT_THREADS = "1"
+
+
+def _limit_tesseract_threads() -> None:
+    """Give tesseract's subprocesses OMP_THREAD_LIMIT without setting it for our own process,
+    where it would also cap torch's OpenMP pool."""
+    import os
+
+    import unstructured_pytesseract.pytesseract as pt
+
+    if getattr(pt.subprocess_args, "inhouse_limited", False) or "OMP_THREAD_LIMIT" in os.environ:
+        return
+    original = pt.subprocess_args
+
+    def subprocess_args(include_stdout: bool = True) -> dict:
+        args = original(include_stdout)
+        args["env"] = {**(args.get("env") or os.environ), "OMP_THREAD_LIMIT": TESSERACT_THREADS}
+        return args
+
+    subprocess_args.inhouse_limited = True  # type: ignore[attr-defined]
+    pt.subprocess_args = subprocess_args
+
+
+def _ocr_pages(path: Path, missing: list[int], ocr_languages: str) -> list:
+    """OCR only the pages without a text layer, several at a time.
+
+    One scanned signature page in a 100-page contract costs one page of OCR, not a hundred.
+    Each page goes to unstructured as a one-page PDF, and the pages run in parallel threads
+    (the work is in tesseract subprocesses, one OpenMP thread each): on two cores the two
+    pages of a scan take the time of one. Elements keep the document's page numbers.
+    """
+    import os
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pypdf import PdfReader, PdfWriter
+    from unstructured.partition.pdf import partition_pdf
+
+    _limit_tesseract_threads()
+    languages = ocr_languages.split("+")
+    reader = PdfReader(str(path))
+    if reader.is_encrypted:
+        reader.decrypt("")  # only PDFs that open with the empty password get this far
+    with tempfile.TemporaryDirectory(prefix="inhouse-ocr-") as folder:
+        singles = []
+        for page in missing:
+            writer = PdfWriter()
+            writer.add_page(reader.pages[page - 1])
+            single = Path(folder) / f"page-{page}.pdf"
+            with single.open("wb") as fh:
+                writer.write(fh)
+            singles.append(single)
+
+        def ocr(single: Path) -> list:
+            return partition_pdf(filename=str(single), strategy="ocr_only", languages=languages)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(singles), os.cpu_count() or 1))) as pool:
+            per_page = list(pool.map(ocr, singles))
+    elements = []
+    for page, found in zip(missing, per_page):
+        for element in found:
+            element.metadata.page_number = page
+            elements.append(element)
+    return elements
+
+
 def _parse_pdf(path: Path, ocr_languages: str) -> ParsedDocument:
     from unstructured.partition.pdf import partition_pdf
 
@@ -118,9 +188,7 @@ def _parse_pdf(path: Path, ocr_languages: str) -> ParsedDocument:
     ocr_pages: list[int] = []
     if missing:
         log.info("%s: %d page(s) without a text layer, running OCR", path.name, len(missing))
-        ocr = partition_pdf(filename=str(path), strategy="ocr_only", languages=ocr_languages.split("+"))
-        wanted = set(missing)
-        ocr_elements = [e for e in ocr if e.metadata.page_number in wanted]
+        ocr_elements = _ocr_pages(path, missing, ocr_languages)
         ocr_pages = sorted({e.metadata.page_number for e in ocr_elements if e.text.strip()})
         elements = sorted(
             [*elements, *ocr_elements], key=lambda e: (e.metadata.page_number or 0)
