@@ -188,10 +188,8 @@ class JobRunner:
             dense = self.services.encoder.encode_documents(texts)
             sparse = self.services.bm25.encode_documents(texts)
         except Exception as exc:  # the encoder failed: the documents in this batch fail, the rest go on
-            log.exception("embedding failed")
             for doc, _, _ in slices:
-                open_docs.remove(doc)
-                finished(doc.job_id, self._fail(doc.job_id, internal_error(exc)))
+                self._close_failed(doc, exc, open_docs, finished)
             return
         offset, complete = 0, []
         for doc, a, b in slices:
@@ -221,8 +219,19 @@ class JobRunner:
 
     def _close_failed(self, doc: _OpenDocument, exc: Exception, open_docs: list[_OpenDocument],
                       finished: Callable[[int, IngestResult], None]) -> None:
-        log.error("writing ingest job %s failed", doc.job_id, exc_info=exc)
+        """Fail a document whose chunks were being embedded or written, and take back its partial version.
+
+        A large document is written batch by batch, so a failure can come after some of the new
+        version's points are in the index, next to the previous version's. Removing them leaves the
+        previous version as the one searched (when its stale-point delete had not run yet), never a
+        mix of two versions; a retry writes the new one whole.
+        """
+        log.error("ingest job %s failed while embedding or writing", doc.job_id, exc_info=exc)
         open_docs.remove(doc)
+        try:
+            self.services.index.delete(IndexFilter(doc_ids=[doc.doc_id], doc_sha=doc.base["doc_sha"]))
+        except Exception:  # a full disk may refuse this too; the retry overwrites the same ids
+            log.warning("could not remove the partial points of document %s", doc.doc_id, exc_info=True)
         finished(doc.job_id, self._fail(doc.job_id, self._write_error(exc)))
 
     def _write_error(self, exc: Exception) -> IngestError | str:

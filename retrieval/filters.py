@@ -67,6 +67,8 @@ def build_filter(spec: IndexFilter | None, kit: FilterKit) -> Any:
         )
     if spec.title:
         must.append(kit.FieldCondition(key="title", match=kit.MatchText(text=spec.title)))
+    if spec.doc_sha:
+        must.append(kit.FieldCondition(key="doc_sha", match=kit.MatchValue(value=spec.doc_sha)))
     if spec.exclude_doc_sha:
         must_not.append(kit.FieldCondition(key="doc_sha", match=kit.MatchValue(value=spec.exclude_doc_sha)))
     if not must and not must_not:

@@ -79,6 +79,7 @@ class IndexFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     title: str | None = None  # full-text match on the title
+    doc_sha: str | None = None  # points of exactly this version of the document
     exclude_doc_sha: str | None = None  # points of any other version of the document
 
 

@@ -192,3 +192,48 @@ def test_an_index_that_cannot_write_to_disk_fails_those_files_clearly_and_a_retr
     retried = ingest(doc)["parking.md"]
     assert retried.status == "ready" and retried.id == failed.id
     assert services.index.count(IndexFilter(doc_ids=[failed.id])) == retried.chunks == 1
+
+
+@pytest.mark.parametrize("backend", ["edge", "server"])
+def test_a_replacement_that_fails_half_way_leaves_the_previous_version_searched_not_a_mix(
+    tmp_path, make_services, monkeypatch, backend
+):
+    services = make_services(index_backend=backend, chunk_size=32, chunk_overlap=0, embed_batch_size=16)
+    with services.session() as session:
+        add_group(session, "hr")
+    service = IngestService(services)
+
+    def ingest(path: Path):
+        [result] = service.ingest_paths([path], groups=["hr"])
+        return result
+
+    handbook = tmp_path / "handbook.md"
+    handbook.write_text("# Handbook\n\nThe office opens at 08:00 on weekdays.\n")
+    first = ingest(handbook)
+    old_ids = set(services.index.ids(IndexFilter(doc_ids=[first.id])))
+    assert first.status == "ready" and len(old_ids) == 1
+
+    # The new version is long enough to be written in several batches; the second write fails.
+    handbook.write_text("# Handbook\n\n" + "\n\n".join(
+        f"Rule {i}: desks on floor {i} are booked through the facilities desk at least one day ahead."
+        for i in range(120)
+    ))
+    real_upsert, writes = services.index.upsert, []
+
+    def upsert_then_fail(points):
+        writes.append(len(points))
+        if len(writes) == 2:
+            raise OSError(errno.EIO, "Input/output error")
+        real_upsert(points)
+
+    monkeypatch.setattr(services.index, "upsert", upsert_then_fail)
+    failed = ingest(handbook)
+    assert failed.status == "failed" and "Input/output error" in failed.error
+    assert len(writes) == 2 and writes[0] > 1  # some of the new version had reached the index
+    assert set(services.index.ids(IndexFilter(doc_ids=[first.id]))) == old_ids
+
+    monkeypatch.undo()
+    retried = ingest(handbook)
+    assert retried.status == "ready" and retried.chunks > 100
+    new_ids = set(services.index.ids(IndexFilter(doc_ids=[first.id])))
+    assert len(new_ids) == retried.chunks and not new_ids & old_ids
