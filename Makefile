@@ -9,18 +9,37 @@ TORCH   := torch==2.9.1 torchvision==0.24.1
 else
 TORCH   := torch==2.14.1 torchvision==0.29.1
 endif
+# llama.cpp (the CPU generator) is compiled from source by llama-cpp-python. It is built
+# for a fixed CPU level, never for whatever CPU the build machine has: a native build
+# on a Xeon with AVX-512-FP16/AMX segfaulted in every generation (README, "CPU generator").
+# x86-64-v3 (AVX2, FMA, F16C, BMI2) runs on every x86-64 CPU since 2013-2015; a CPU without
+# AVX2 gets the SSE4.2 level. aarch64 gets plain ARMv8-A. Override with LLAMA_CPU=...
+LLAMA_CPP_VERSION := 0.3.36
+ifeq ($(ARCH),aarch64)
+LLAMA_CPU ?= armv8-a
+else
+LLAMA_CPU ?= $(shell grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && echo x86-64-v3 || echo x86-64-v2)
+endif
+LLAMA_OFF_X86     := -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_CMAKE_x86-64-v3 := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON $(LLAMA_OFF_X86)
+LLAMA_CMAKE_x86-64-v2 := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF -DGGML_BMI2=OFF $(LLAMA_OFF_X86)
+LLAMA_CMAKE_armv8-a   := -DGGML_NATIVE=OFF -DGGML_CPU_ARM_ARCH=armv8-a
+# only for bench/cpu_generate.py's comparison, never installed by set-up
+LLAMA_CMAKE_native    := -DGGML_NATIVE=ON
+LLAMA_CMAKE_COMMON    := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+LLAMA_WHEELS      := .cache/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)
 export DO_NOT_TRACK := 1
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test setup system-deps venv models demo serve bench clean
+.PHONY: run test setup system-deps venv llama-wheel llama-reinstall models doctor demo serve bench bench-cpu-generate clean
 
 run: setup demo serve
 
 test: setup
 	$(BIN)/pytest -q
 
-setup: system-deps venv models
+setup: system-deps venv models doctor
 
 system-deps:
 	@missing=""; \
@@ -40,11 +59,34 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
+	$(MAKE) --no-print-directory llama-wheel LLAMA_CPU=$(LLAMA_CPU)
+	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/$(LLAMA_CPU)/*.whl
 	$(BIN)/pip install -q -e '.[test,postgres]'
+	touch $@
+
+# Put another CPU level's build in place (what `inhouse doctor` suggests after a crash).
+llama-reinstall: llama-wheel
+	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/$(LLAMA_CPU)/*.whl
+
+# The llama-cpp-python wheel for one CPU level, built once per machine and kept in .cache/.
+llama-wheel: $(LLAMA_WHEELS)/$(LLAMA_CPU)/.built
+
+$(LLAMA_WHEELS)/%/.built:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	rm -rf $(LLAMA_WHEELS)/$* && mkdir -p $(LLAMA_WHEELS)/$*
+	@echo "building llama-cpp-python $(LLAMA_CPP_VERSION) for $* (a few minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_$*) $(LLAMA_CMAKE_COMMON)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/pip wheel -q --no-deps --no-binary llama-cpp-python --no-cache-dir \
+	  -w $(LLAMA_WHEELS)/$* llama-cpp-python==$(LLAMA_CPP_VERSION)
 	touch $@
 
 models: venv
 	$(BIN)/inhouse models fetch
+
+# Load every default model in a child process and run it once; stops set-up with the
+# model's name and the fix when one fails or crashes.
+doctor: venv models
+	$(BIN)/inhouse doctor
 
 demo: venv
 	$(BIN)/inhouse import-manifest samples/manifest.json
@@ -57,6 +99,13 @@ bench: setup
 	$(BIN)/python bench/ingest.py --docs 1000 --baseline-docs 150
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/search.py
+	$(MAKE) --no-print-directory bench-cpu-generate
+
+# Decode speed of the portable llama.cpp build against a native one, and the cost of
+# running the generator in a child process; both in one run (README, Performance).
+bench-cpu-generate: setup
+	$(MAKE) --no-print-directory llama-wheel LLAMA_CPU=native
+	$(BIN)/python bench/cpu_generate.py --native-wheel $(LLAMA_WHEELS)/native
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .cache/wheels

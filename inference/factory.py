@@ -55,9 +55,9 @@ def choose_backend(settings) -> str:
 def load_generator(settings) -> Generator:
     backend = choose_backend(settings)
     if backend == "llamacpp":
-        from inference.llamacpp import LlamaCppGenerator
+        from inference.llamacpp_isolated import IsolatedLlamaCppGenerator
 
-        return LlamaCppGenerator(
+        return IsolatedLlamaCppGenerator(  # a crash in llama.cpp fails one answer, not this process
             settings.model_path(settings.generator_model),
             n_ctx=settings.generator_max_model_len or LLAMACPP_DEFAULT_CONTEXT,
             n_threads=settings.generator_threads,

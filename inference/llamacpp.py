@@ -17,7 +17,7 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from inference.types import (
     ChatMessage,
@@ -45,6 +45,15 @@ CHATML_TEMPLATE = (
 _DONE = object()
 
 
+def chat_formatter(template: str, bos_token: str, eos_token: str):
+    """The GGUF's own chat template as a callable; pure Python (Jinja2), no native code."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(
+        template=template, eos_token=eos_token, bos_token=bos_token, add_generation_prompt=True
+    )
+
+
 class LlamaCppGenerator:
     backend = "llamacpp"
 
@@ -53,7 +62,6 @@ class LlamaCppGenerator:
     ) -> None:
         try:
             from llama_cpp import Llama
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as exc:  # pragma: no cover - it is a core dependency
             raise GeneratorUnavailableError(
                 "llama-cpp-python is not installed; `pip install llama-cpp-python` (it compiles, ~4 min)"
@@ -75,12 +83,10 @@ class LlamaCppGenerator:
                 f"max_model_len {n_ctx} exceeds the {trained} tokens {self.model_id} was trained for"
             )
         self.max_model_len = self._llm.n_ctx()
-        template = self._llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        self.chat_template = self._llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
         self.eos_token = self._token_text(self._llm.token_eos())
-        self._formatter = Jinja2ChatFormatter(
-            template=template, eos_token=self.eos_token, bos_token=self._token_text(self._llm.token_bos()),
-            add_generation_prompt=True,
-        )
+        self.bos_token = self._token_text(self._llm.token_bos())
+        self._formatter = chat_formatter(self.chat_template, self.bos_token, self.eos_token)
         # an asyncio.Lock belongs to one event loop (the CLI runs one per command, the web app one for life)
         self._locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._busy = threading.Lock()  # and across loops/threads, the context itself
@@ -100,16 +106,45 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._tokens(text, add_bos=False))
 
-    async def generate(
-        self, messages: list[ChatMessage], params: GenerationParams, stats: GenerationStats | None = None
-    ) -> AsyncIterator[str]:
-        stats = stats if stats is not None else GenerationStats()
-        prompt = self._tokens(self.render(messages), add_bos=True)
+    def stream_tokens(
+        self, prompt: list[int], params: GenerationParams, stop: threading.Event
+    ) -> Iterator[tuple[str, str]]:
+        """The blocking token loop: ``("text", piece)`` and ``("finish", reason)`` events.
+
+        Shared by the in-process generator below and by the generator's child
+        process (``inference.llamacpp_worker``), so both decode exactly alike.
+        Setting ``stop`` ends the loop after the current token with ``abort``.
+        """
+        with self._busy:
+            stream = self._llm.create_completion(
+                prompt=prompt, max_tokens=params.max_tokens, temperature=params.temperature,
+                top_p=params.top_p, stop=list(params.stop) or None, stream=True, seed=params.seed,
+                **({"logit_bias": {self._llm.token_eos(): -1e9}} if params.ignore_eos else {}),
+            )
+            for chunk in stream:
+                if stop.is_set():
+                    stream.close()
+                    yield "finish", "abort"
+                    return
+                choice = chunk["choices"][0]
+                if choice.get("text"):
+                    yield "text", choice["text"]
+                if choice.get("finish_reason"):
+                    yield "finish", choice["finish_reason"]
+
+    def check_fits(self, prompt: list[int], params: GenerationParams) -> None:
         if len(prompt) + params.max_tokens > self.max_model_len:
             raise PromptTooLongError(
                 f"prompt of {len(prompt)} tokens + {params.max_tokens} answer tokens exceeds "
                 f"max_model_len {self.max_model_len}"
             )
+
+    async def generate(
+        self, messages: list[ChatMessage], params: GenerationParams, stats: GenerationStats | None = None
+    ) -> AsyncIterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        prompt = self._tokens(self.render(messages), add_bos=True)
+        self.check_fits(prompt, params)
         stats.prompt_tokens = len(prompt)
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         async with lock:  # one llama.cpp context: one sequence at a time
@@ -119,28 +154,12 @@ class LlamaCppGenerator:
             pieces: list[str] = []
 
             def work() -> None:
-                self._busy.acquire()
                 try:
-                    stream = self._llm.create_completion(
-                        prompt=prompt, max_tokens=params.max_tokens, temperature=params.temperature,
-                        top_p=params.top_p, stop=list(params.stop) or None, stream=True,
-                        seed=params.seed,
-                        **({"logit_bias": {self._llm.token_eos(): -1e9}} if params.ignore_eos else {}),
-                    )
-                    for chunk in stream:
-                        if stop.is_set():
-                            stream.close()
-                            loop.call_soon_threadsafe(queue.put_nowait, ("finish", "abort"))
-                            break
-                        choice = chunk["choices"][0]
-                        if choice.get("text"):
-                            loop.call_soon_threadsafe(queue.put_nowait, ("text", choice["text"]))
-                        if choice.get("finish_reason"):
-                            loop.call_soon_threadsafe(queue.put_nowait, ("finish", choice["finish_reason"]))
+                    for event in self.stream_tokens(prompt, params, stop):
+                        loop.call_soon_threadsafe(queue.put_nowait, event)
                 except BaseException as exc:  # handed to the consumer, raised there
                     loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
                 finally:
-                    self._busy.release()
                     loop.call_soon_threadsafe(queue.put_nowait, ("done", _DONE))
 
             worker = loop.run_in_executor(None, work)

@@ -87,3 +87,7 @@ class PromptTooLongError(GeneratorError):
 
 class GeneratorConfigError(GeneratorError, ValueError):
     """The settings for a backend are inconsistent."""
+
+
+class GeneratorCrashedError(GeneratorError):
+    """The generator's process died (a native crash); this answer was not generated, the next one restarts it."""
