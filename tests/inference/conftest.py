@@ -1,12 +1,14 @@
 """Real models for the inference tests, loaded once per session.
 
 The generator is SmolLM2-135M-Instruct (GGUF) through llama.cpp, the CPU
-default; the verifier is the ms-marco cross-encoder. Greedy decoding
+default, in the child process the app runs it in (so a native crash fails the
+tests that generate, never the whole run); the verifier is the ms-marco cross-encoder. Greedy decoding
 (temperature 0) keeps outputs repeatable within a run.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -24,9 +26,11 @@ def gguf_path(models_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def llama_generator(gguf_path: Path):
-    from inference.llamacpp import LlamaCppGenerator
+    from inference.llamacpp_isolated import IsolatedLlamaCppGenerator
 
-    return LlamaCppGenerator(gguf_path, n_ctx=2048)
+    generator = IsolatedLlamaCppGenerator(gguf_path, n_ctx=2048)
+    yield generator
+    asyncio.run(generator.aclose())
 
 
 @pytest.fixture(scope="session")

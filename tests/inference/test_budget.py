@@ -20,9 +20,11 @@ def passages(count: int, words: int) -> list[Passage]:
 
 @pytest.fixture(scope="module")
 def small_context(gguf_path):
-    from inference.llamacpp import LlamaCppGenerator
+    from inference.llamacpp_isolated import IsolatedLlamaCppGenerator
 
-    return LlamaCppGenerator(gguf_path, n_ctx=512)
+    generator = IsolatedLlamaCppGenerator(gguf_path, n_ctx=512)
+    yield generator
+    asyncio.run(generator.aclose())
 
 
 @pytest.mark.parametrize("count, words, max_tokens", [(3, 20, 64), (8, 40, 64), (20, 60, 128), (5, 200, 32)])

@@ -101,7 +101,7 @@ def test_concurrent_requests_are_served_one_after_another(llama_generator):
 
 
 def test_a_context_beyond_what_the_model_was_trained_for_is_refused(gguf_path):
-    from inference.llamacpp import LlamaCppGenerator
+    from inference.llamacpp_isolated import IsolatedLlamaCppGenerator
 
     with pytest.raises(GeneratorConfigError, match="8192"):
-        LlamaCppGenerator(gguf_path, n_ctx=16384)
+        IsolatedLlamaCppGenerator(gguf_path, n_ctx=16384)
