@@ -23,9 +23,16 @@ COPY inference ./inference
 COPY web ./web
 COPY eval ./eval
 # llama-cpp-python compiles here (a few minutes), so the runtime image needs no compiler.
-RUN python -m venv /opt/venv \
+# It is built for a fixed CPU level (as `make` does), never for the build host's CPU:
+# an image runs on other hosts, and a native build crashed on an AVX-512/AMX Xeon.
+ARG TARGETARCH
+RUN case "${TARGETARCH:-$(uname -m)}" in \
+      arm64|aarch64) LLAMA="-DGGML_NATIVE=OFF -DGGML_CPU_ARM_ARCH=armv8-a" ;; \
+      *) LLAMA="-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;; \
+    esac \
+ && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/venv/bin/pip install --no-cache-dir ".[${EXTRAS}]"
+ && CMAKE_ARGS="$LLAMA -DLLAVA_BUILD=OFF" /opt/venv/bin/pip install --no-cache-dir ".[${EXTRAS}]"
 
 FROM python:${PYTHON_VERSION}-slim-bookworm
 # libmagic: file sniffing; tesseract + poppler: scanned PDFs; libgomp: llama.cpp's threads
