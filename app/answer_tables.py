@@ -2,7 +2,7 @@
 
 Kept for the UI (support badges, citations), for feedback and for audits.
 Each passage row names the chunk and document it came from, so deleting a
-document deletes the answers built on it (``delete_answers_for_document``):
+document deletes the answers built on it (``app.library.actions.delete_document``):
 an answer must not outlive the right to read its sources.
 """
 

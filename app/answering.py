@@ -265,12 +265,20 @@ class AnswerService:
         return result
 
 
-def delete_answers_for_document(session, document_id: str) -> int:
-    """Remove every stored answer that showed a passage of this document (call on document delete)."""
-    ids = list(session.scalars(select(AnswerPassage.answer_id).where(AnswerPassage.document_id == document_id)))
+def delete_answers_for_document(session, document_id: str) -> list[int]:
+    """Remove every stored answer that showed a passage of this document, with its passages.
+
+    Called by ``app.library.actions.delete_document``: an answer quotes its
+    passages, so it must not outlive the right to read them. Returns the ids
+    removed, so feedback given on those answers can go too.
+    """
+    ids = sorted(set(session.scalars(
+        select(AnswerPassage.answer_id).where(AnswerPassage.document_id == document_id)
+    )))
     if ids:
-        session.execute(delete(AnswerRecord).where(AnswerRecord.id.in_(set(ids))))
-    return len(set(ids))
+        session.execute(delete(AnswerPassage).where(AnswerPassage.answer_id.in_(ids)))
+        session.execute(delete(AnswerRecord).where(AnswerRecord.id.in_(ids)))
+    return ids
 
 
 def _ms(start: float) -> float:

@@ -248,16 +248,17 @@ def docs_show(doc_id: str, as_json: bool = JsonOpt) -> None:
 
 @docs_app.command("delete")
 def docs_delete(doc_id: str, as_json: bool = JsonOpt) -> None:
-    """Delete a document everywhere: index points, rows, stored original, clean text."""
-    from app.documents import DocumentNotFound, delete_document, document_summary, get_document
+    """Delete a document everywhere: index points, rows, stored original, clean text, answers, feedback."""
+    from app.accounts.actor import Actor
+    from app.documents import DocumentNotFound
+    from app.library.actions import delete_document
 
-    with services_ctx() as services, services.session() as session:
+    with services_ctx() as services:
         try:
-            doc = get_document(session, doc_id)
+            deleted = delete_document(services, Actor.operator(), doc_id)
         except DocumentNotFound as exc:
             fail(str(exc))
-        summary = {**document_summary(doc), "status": "deleted"}
-        delete_document(session, services.index, services.settings.files_dir, services.settings.data_dir, doc)
+    summary = {**deleted.summary, "status": "deleted"}
     if as_json:
         emit_json({"documents": [summary]})
     else:

@@ -1,8 +1,7 @@
-"""Documents as content owners see them: register, list, show, regroup, delete.
+"""Documents as content owners see them: stored files, lookups, listings and their dicts.
 
-A delete removes every trace: the index points, the chunk and job rows, the
-stored original (unless another document has the same bytes) and the clean
-text.
+Deleting a document is a use case of its own (``app.library.actions.delete_document``):
+it removes far more than the rows defined here.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.directory import get_group, get_user
@@ -84,9 +83,16 @@ def find_by_source(session: Session, source_uri: str) -> Document | None:
 
 
 def get_document(session: Session, doc_id: str) -> Document:
-    doc = session.get(Document, doc_id)
-    if doc is None:
-        doc = session.scalar(select(Document).where(Document.id.startswith(doc_id)))
+    """By full id or by a prefix that names exactly one document (an empty one names none)."""
+    doc_id = doc_id.strip()
+    doc = session.get(Document, doc_id) if doc_id else None
+    if doc is None and doc_id:
+        matches = session.scalars(
+            select(Document).where(Document.id.startswith(doc_id, autoescape=True)).limit(2)
+        ).all()
+        if len(matches) > 1:
+            raise DocumentNotFound(f"{doc_id!r} starts more than one document id: give more of it")
+        doc = matches[0] if matches else None
     if doc is None:
         raise DocumentNotFound(f"no document with id {doc_id!r}")
     return doc
@@ -146,16 +152,3 @@ def document_detail(doc: Document) -> dict:
             for c in doc.chunks
         ],
     }
-
-
-def delete_document(session: Session, index, files_dir: Path, data_dir: Path, doc: Document) -> None:
-    """Index first, files next, rows last: a crash part-way leaves a row to retry the delete from."""
-    index.delete(IndexFilter(doc_ids=[doc.id]))
-    if doc.sha256:
-        others = session.scalar(
-            select(func.count()).select_from(Document).where(Document.sha256 == doc.sha256, Document.id != doc.id)
-        )
-        if not others:
-            stored_file(files_dir, doc.sha256).unlink(missing_ok=True)
-    text_file(data_dir, doc.id).unlink(missing_ok=True)
-    session.delete(doc)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
 from app.directory import acl_tokens, get_user
 from app.eval_tables import FeedbackJudgment
@@ -99,6 +100,19 @@ def record_feedback(
             rows.append({"id": row.id, "query_id": row.query_id, "doc_id": row.doc_id, "chunk_id": row.chunk_id,
                          "grade": row.grade, "verdict": row.verdict})
     return rows
+
+
+def delete_feedback_for_document(session: Session, collection: str, doc_id: str, answer_ids: Sequence[int]) -> int:
+    """Remove the judgments on a deleted document and those given on answers deleted with it.
+
+    A judgment on an answer carries its question, which the answer's deleted
+    passages were retrieved for; keeping it would keep part of what was forgotten.
+    Returns how many rows went.
+    """
+    on_document = (FeedbackJudgment.collection == collection) & (FeedbackJudgment.doc_id == doc_id)
+    on_answers = FeedbackJudgment.answer_id.in_([str(a) for a in answer_ids])
+    result = session.execute(delete(FeedbackJudgment).where(or_(on_document, on_answers)))
+    return result.rowcount or 0
 
 
 def judgments(services, collection: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, int]]]:

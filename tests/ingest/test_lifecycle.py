@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.directory import acl_tokens, add_group, add_user
-from app.documents import delete_document, get_document
+from app.accounts.actor import Actor
+from app.documents import get_document
+from app.library.actions import delete_document
 from app.ingestion import IngestService
 from app.tables import Chunk, IngestJob
 from retrieval.schema import IndexFilter
@@ -91,7 +93,7 @@ def test_delete_removes_every_trace(setup):
         document = get_document(session, result.id)
         stored = Path(document.stored_path)
         assert stored.exists() and (data / "text" / f"{result.id}.txt").exists()
-        delete_document(session, services.index, services.settings.files_dir, data, document)
+    delete_document(services, Actor.operator(), result.id)
     assert services.index.count() == 0
     assert not stored.exists()
     assert not (data / "text" / f"{result.id}.txt").exists()
@@ -109,8 +111,7 @@ def test_deleting_one_of_two_identical_files_keeps_the_shared_original(setup, tm
     [b] = service.ingest_paths([copy], groups=["finance"])
     with services.session() as session:
         stored = Path(get_document(session, a.id).stored_path)
-        delete_document(session, services.index, services.settings.files_dir, services.settings.data_dir,
-                        get_document(session, a.id))
+    delete_document(services, Actor.operator(), a.id)
     assert stored.exists()
     assert services.index.count() == b.chunks
 

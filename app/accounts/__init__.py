@@ -1,0 +1,1 @@
+"""Accounts: users, groups, memberships, and the `Actor` every write use case receives."""

@@ -1,0 +1,53 @@
+"""Document use cases: each write is one function that takes the acting `Actor` and does all of its work.
+
+The CLI calls these today and the web and API will call the same functions, so
+a rule written here holds for every front end; it is also the one place each
+write's audit record will go.
+
+Deleting a document removes every trace of it, because forgetting a document
+on request is a promise of this product: its index points, the stored original
+(unless another document has the same bytes), its clean text, its chunk and
+job rows, every stored answer that showed one of its passages (with those
+answers' passages), and readers' feedback on it or on those answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app.accounts.actor import Actor
+from app.answering import delete_answers_for_document
+from app.documents import document_summary, get_document, stored_file, text_file
+from app.feedback import delete_feedback_for_document
+from app.services import Services
+from app.tables import Document
+from retrieval.schema import IndexFilter
+
+
+@dataclass(frozen=True)
+class DeletedDocument:
+    summary: dict  # the document as it was (``document_summary``)
+    answers: int  # stored answers removed with it
+    judgments: int  # feedback judgments removed with it
+
+
+def delete_document(services: Services, actor: Actor, doc_id: str) -> DeletedDocument:
+    """Delete a document everywhere. Index first, files next, rows last, so a crash part-way
+    leaves the document row to retry the delete from."""
+    with services.session() as session:
+        doc = get_document(session, doc_id)
+        summary = document_summary(doc)
+        services.index.delete(IndexFilter(doc_ids=[doc.id]))
+        if doc.sha256:
+            others = session.scalar(
+                select(func.count()).select_from(Document).where(Document.sha256 == doc.sha256, Document.id != doc.id)
+            )
+            if not others:
+                stored_file(services.settings.files_dir, doc.sha256).unlink(missing_ok=True)
+        text_file(services.settings.data_dir, doc.id).unlink(missing_ok=True)
+        answer_ids = delete_answers_for_document(session, doc.id)
+        judgments = delete_feedback_for_document(session, services.settings.collection, doc.id, answer_ids)
+        session.delete(doc)  # its chunk rows, job rows and group links go with it (cascades)
+    return DeletedDocument(summary, len(answer_ids), judgments)
