@@ -295,7 +295,8 @@ class IsolatedLlamaCppGenerator:
                 elif kind == "done":
                     finished = True
                     stats.completion_tokens = message[2]
-                    stats.extra["engine_tokens"] = message[3]
+                    stats.extra["engine_tokens"] = message[3]  # counted where the model runs
+                    stats.extra["engine_context_tokens"] = message[4]
                 elif kind == "error":
                     finished = True
                     raise _remote_error(message[2], message[3])

@@ -14,7 +14,7 @@ n_threads, seed)``, then ``("render", rid, messages)``,
 Child → parent: ``("ready", info)`` or ``("init_error", kind, message)`` once,
 then ``("result", rid, value)``, ``("error", rid, kind, message)`` and, for a
 generation, ``("text", rid, piece)``, ``("finish", rid, reason)`` and a last
-``("done", rid, completion_tokens, engine_tokens)``.
+``("done", rid, completion_tokens, engine_tokens, context_tokens)``.
 
 Render and tokenize are answered at once by the reading thread, so budgeting
 one request never waits behind another request's generation (the in-process
@@ -68,7 +68,8 @@ def serve(conn: Connection) -> None:
                         pieces.append(value)
                         engine_tokens += 1
                     send((kind, rid, value))
-                send(("done", rid, engine.count_tokens("".join(pieces)), engine_tokens))
+                context = engine._llm.n_tokens  # llama.cpp's own count of what its context holds
+                send(("done", rid, engine.count_tokens("".join(pieces)), engine_tokens, context))
             except Exception as exc:
                 send(("error", rid, type(exc).__name__, str(exc)))
             finally:

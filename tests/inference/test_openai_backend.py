@@ -48,9 +48,9 @@ class ChatServer:
                     return self._plain(404, "not found")
                 if behaviour == "503":
                     return self._plain(503, "overloaded")
-                if behaviour == "429":
+                if behaviour.startswith("429"):  # "429" or "429:SECONDS" for a Retry-After
                     self.send_response(429)
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", behaviour.partition(":")[2] or "0")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -155,11 +155,13 @@ def test_retries_503_with_backoff_then_succeeds(server):
     assert [o for _, o in gen.attempts] == ["_Retryable: HTTP 503", "_Retryable: HTTP 503", "ok"]
 
 
-def test_429_is_retried(server):
-    server.script = ["429"]
+def test_429_is_retried_no_sooner_than_retry_after_says(server):
+    server.script = ["429:1"]
     gen = OpenAIGenerator([server.url], model="smol", retries=1, backoff_s=0.01)
+    start = time.perf_counter()
     assert "".join(collect(gen)) == "The badge is blue."
     assert len(server.requests) == 2
+    assert time.perf_counter() - start >= 1.0  # the server's 1 s, not our 0.01 s backoff
 
 
 def test_gives_up_after_the_retries_with_every_attempt_named(server):

@@ -14,7 +14,6 @@ import pytest
 from pydantic import ValidationError
 
 from inference.types import (
-    GenerationParams,
     GeneratorConfigError,
     GeneratorError,
     GeneratorUnavailableError,
@@ -156,6 +155,14 @@ def test_auto_backend_never_swaps_in_another_model(make_settings, tmp_path):
     if not HAS_VLLM:
         with pytest.raises(GeneratorUnavailableError, match="vLLM is not installed"):
             choose_backend(make_settings(generator_model=str(folder)))
+    else:
+        import torch
+
+        if torch.cuda.is_available():
+            assert choose_backend(make_settings(generator_model=str(folder))) == "vllm"
+        else:
+            with pytest.raises(GeneratorUnavailableError, match="no.*GPU|none is visible"):
+                choose_backend(make_settings(generator_model=str(folder)))
     assert choose_backend(make_settings()) == "llamacpp"  # the default GGUF
     assert choose_backend(make_settings(openai_url="http://llm:8000/v1")) == "openai"
     with pytest.raises(GeneratorUnavailableError, match="not found"):
@@ -169,8 +176,3 @@ def test_batch_stats_tell_batched_steps_from_single_ones():
     for running in (1, 4, 32, 2, 0):
         stats.observe(running, 0)
     assert (stats.steps, stats.peak_running, stats.batched_steps, stats.running) == (5, 32, 3, 0)
-
-
-def test_generation_params_carry_what_sampling_needs():
-    params = GenerationParams(max_tokens=16, stop=("\nQuestion:",), seed=3, ignore_eos=True)
-    assert params.with_(max_tokens=8).max_tokens == 8 and params.stop == ("\nQuestion:",)
