@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import Invalid
 from app.tables import Group, Membership, User
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 ROLES = ("employee", "owner", "evaluator", "admin")
 
 
-class DirectoryError(ValueError):
-    pass
+class DirectoryError(Invalid):
+    """A user or group that does not exist, or cannot be created as asked."""
+
+    code = "directory"
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.directory import get_group, get_user
+from app.errors import NotFound
 from app.tables import Document, IngestJob
-from retrieval.schema import PUBLIC_TOKEN, IndexFilter, group_token, user_token
+from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 
-class DocumentNotFound(LookupError):
-    pass
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.directory import acl_tokens, get_user
+from app.errors import Invalid
 from app.eval_tables import FeedbackJudgment
 from retrieval.schema import IndexFilter
 
@@ -29,8 +30,8 @@ Verdict = Literal["up", "wrong_sources"]
 GRADES: dict[str, int] = {"up": 1, "wrong_sources": 0}
 
 
-class FeedbackError(ValueError):
-    pass
+class FeedbackError(Invalid):
+    code = "invalid_feedback"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import Unavailable
+
 
 @dataclass(frozen=True)
 class ModelSource:
@@ -65,8 +67,8 @@ DEFAULT_MODELS: tuple[ModelSource, ...] = (
 )
 
 
-class ModelFetchError(RuntimeError):
-    pass
+class ModelFetchError(Unavailable):
+    code = "model_fetch_failed"
 
 
 def sha256_file(path: Path) -> str:

@@ -14,12 +14,13 @@ from typing import Iterator
 from sqlalchemy.orm import Session
 
 from app.db import make_engine, migrate, session_factory
+from app.errors import Conflict, NotFound
 from app.settings import Settings
 from app.tables import IndexCollection
 
 
-class EmbedModelMismatchError(RuntimeError):
-    pass
+class EmbedModelMismatchError(Conflict):
+    code = "embed_model_mismatch"
 
 
 class Services:
@@ -105,7 +106,7 @@ class Services:
         with self.session() as session:
             row = session.get(IndexCollection, collection or self.settings.collection)
             if row is None:
-                raise RuntimeError("the collection does not exist yet: ingest something first")
+                raise NotFound("the collection does not exist yet: ingest something first")
             row.search_profile = profile.as_dict()
 
     def searcher_for(self, index, profile=None):

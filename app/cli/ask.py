@@ -1,4 +1,4 @@
-"""`inhouse ask` and `inhouse eval answers`: questions answered from the documents, on the terminal.
+"""`inhouse ask`: a question answered from the documents a user may read, on the terminal.
 
 ``ask`` streams the answer as the model writes it: to stdout normally, to
 stderr with ``--json`` so that stdout carries exactly one JSON document.
@@ -15,8 +15,8 @@ from typing import Optional
 
 import typer
 
-from app.cli import JsonOpt, app, eval_app, models_app, progress_bar, services_ctx
-from app.cli_output import emit_json, err, fail, out, table
+from app.cli._common import JsonOpt, cli_errors, services_ctx
+from app.cli._output import emit_json, fail, out, table
 
 
 def _read_history(path: Path | None) -> list[dict]:
@@ -47,7 +47,6 @@ def _print_answer(result) -> None:
         out.print(f"[yellow]unsupported:[/] {sentence}")
 
 
-@app.command()
 def ask(
     question: str = typer.Argument(..., help="the question"),
     as_user: str = typer.Option(..., "--as", help="answer as this user: only their documents are read"),
@@ -58,7 +57,6 @@ def ask(
 ) -> None:
     """Answer a question from the documents a user may read, with citations."""
     from app.answering import AnswerService
-    from app.directory import DirectoryError
 
     if not question.strip():
         fail("the question is empty")
@@ -69,12 +67,9 @@ def ask(
         sink.write(piece)
         sink.flush()
 
-    with services_ctx() as services:
-        try:
-            services.check_collection(create=False)
-            result = AnswerService(services).ask(question, as_user, history, on_token)
-        except (DirectoryError, RuntimeError) as exc:  # GeneratorError and index errors say what to do
-            fail(str(exc))
+    with services_ctx() as services, cli_errors():  # GeneratorError and index errors say what to do
+        services.check_collection(create=False)
+        result = AnswerService(services).ask(question, as_user, history, on_token)
     if not result.not_found:
         sink.write("\n")
         sink.flush()
@@ -85,52 +80,3 @@ def ask(
         emit_json(result.as_dict())
     else:
         _print_answer(result)
-
-
-@eval_app.command("answers")
-def eval_answers(
-    dataset_dir: Path = typer.Argument(..., help="BEIR folder with answers.jsonl (gold answer strings)"),
-    limit: Optional[int] = typer.Option(50, "--limit", min=1, help="first N judged questions"),
-    as_user: Optional[str] = typer.Option(
-        None, "--as", help="ask as this user (answers are then stored); default: public documents only"
-    ),
-    as_json: bool = JsonOpt,
-) -> None:
-    """Answer recall, citation precision and unsupported-sentence share on a QA set."""
-    from app.answer_eval import run_answer_eval
-    from app.directory import DirectoryError
-    from eval.beir import DatasetError
-
-    if not dataset_dir.is_dir():
-        fail(f"no such folder: {dataset_dir}")
-    with services_ctx() as services, progress_bar() as bars:
-        task = bars.add_task("load", total=None)
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            bars.update(task, completed=done, total=total, description=stage)
-
-        try:
-            report = run_answer_eval(services, dataset_dir, limit, as_user, on_progress)
-        except (DatasetError, DirectoryError, RuntimeError) as exc:
-            fail(str(exc))
-    if as_json:
-        emit_json({**report.summary(), "per_question": [o.__dict__ for o in report.outcomes]})
-        return
-    summary = report.summary()
-    table(f"answer quality: {report.dataset} ({report.questions} questions)", ["metric", "value"],
-          [(k, v) for k, v in summary.items() if k not in ("dataset",)])
-
-
-@models_app.command("convert-gguf")
-def models_convert_gguf(
-    gguf_file: Path = typer.Argument(..., help="a .gguf model file"),
-    out_dir: Path = typer.Argument(..., help="folder to write (config.json, tokenizer, safetensors)"),
-) -> None:
-    """Turn a GGUF file into a model folder the vLLM backend can load (needs the gpu extra)."""
-    from inference.gguf_convert import gguf_to_hf_folder
-    from inference.types import GeneratorError
-
-    try:
-        err.print(f"wrote {gguf_to_hf_folder(gguf_file, out_dir)}")
-    except GeneratorError as exc:
-        fail(str(exc))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from sqlalchemy import select
 
-from app.cli import JsonOpt, groups_app, services_ctx, split_csv, users_app
-from app.cli_output import emit_json, fail, table
+from app.cli._common import JsonOpt, cli_errors, services_ctx, split_csv
+from app.cli._output import emit_json, fail, table
+
+users_app = typer.Typer(no_args_is_help=True, help="Manage users.")
+groups_app = typer.Typer(no_args_is_help=True, help="Manage groups and memberships.")
 
 
 @users_app.command("add")
@@ -20,17 +23,14 @@ def users_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
     as_json: bool = JsonOpt,
 ) -> None:
-    from app.directory import DirectoryError, add_user, view
+    from app.directory import add_user, view
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
         fail("--password-stdin given but no password was read")
-    with services_ctx() as services:
-        try:
-            with services.session() as session:
-                user = view(add_user(session, name, role, split_csv(groups), password))
-        except DirectoryError as exc:
-            fail(str(exc))
+    with services_ctx() as services, cli_errors():
+        with services.session() as session:
+            user = view(add_user(session, name, role, split_csv(groups), password))
     if as_json:
         emit_json(user.as_dict())
     else:
@@ -56,47 +56,38 @@ def _group_dict(group) -> dict:
 
 @groups_app.command("add")
 def groups_add(name: str, as_json: bool = JsonOpt) -> None:
-    from app.directory import DirectoryError, add_group
+    from app.directory import add_group
 
-    with services_ctx() as services:
-        try:
-            with services.session() as session:
-                info = _group_dict(add_group(session, name))
-        except DirectoryError as exc:
-            fail(str(exc))
+    with services_ctx() as services, cli_errors():
+        with services.session() as session:
+            info = _group_dict(add_group(session, name))
     emit_json(info) if as_json else table("group", ["id", "name"], [(info["id"], info["name"])])
+
+
+def _change_membership(change: Callable, group: str, user: str, as_json: bool) -> None:
+    """`groups grant` and `groups revoke`: the same steps around a different directory call."""
+    with services_ctx() as services, cli_errors():
+        with services.session() as session:
+            g = change(session, group, user)
+            session.refresh(g)
+            info = _group_dict(g)
+    emit_json(info) if as_json else table("group", ["name", "members"], [(info["name"], ",".join(info["members"]))])
 
 
 @groups_app.command("grant")
 def groups_grant(group: str, user: str, as_json: bool = JsonOpt) -> None:
     """Add USER to GROUP."""
-    from app.directory import DirectoryError, grant
+    from app.directory import grant
 
-    with services_ctx() as services:
-        try:
-            with services.session() as session:
-                g = grant(session, group, user)
-                session.refresh(g)
-                info = _group_dict(g)
-        except DirectoryError as exc:
-            fail(str(exc))
-    emit_json(info) if as_json else table("group", ["name", "members"], [(info["name"], ",".join(info["members"]))])
+    _change_membership(grant, group, user, as_json)
 
 
 @groups_app.command("revoke")
 def groups_revoke(group: str, user: str, as_json: bool = JsonOpt) -> None:
     """Remove USER from GROUP; takes effect on their next query."""
-    from app.directory import DirectoryError, revoke
+    from app.directory import revoke
 
-    with services_ctx() as services:
-        try:
-            with services.session() as session:
-                g = revoke(session, group, user)
-                session.refresh(g)
-                info = _group_dict(g)
-        except DirectoryError as exc:
-            fail(str(exc))
-    emit_json(info) if as_json else table("group", ["name", "members"], [(info["name"], ",".join(info["members"]))])
+    _change_membership(revoke, group, user, as_json)
 
 
 @groups_app.command("list")

@@ -47,3 +47,29 @@ def test_a_content_owner_and_an_employee_from_the_shell(tmp_path, models_dir):
     deleted = inhouse(env, "docs", "delete", doc["id"][:8], "--json")
     assert json.loads(deleted.stdout)["documents"][0]["status"] == "deleted"
     assert json.loads(inhouse(env, "docs", "list", "--json").stdout) == {"documents": []}
+
+
+def test_the_typer_app_alone_has_every_command():
+    """Commands are registered explicitly in app/cli/__init__.py, not by importing modules for their side effects."""
+    import typer
+
+    from app.cli import app
+
+    def names(group, prefix: str = "") -> set[str]:
+        out = set()
+        for name, command in group.commands.items():
+            out.add(prefix + name)
+            if hasattr(command, "commands"):
+                out |= names(command, f"{prefix}{name} ")
+        return out
+
+    assert names(typer.main.get_command(app)) == {
+        "ingest", "import-manifest", "reindex", "search", "ask", "doctor", "serve",
+        "jobs", "jobs resume",
+        "docs", "docs list", "docs show", "docs delete",
+        "users", "users add", "users list",
+        "groups", "groups add", "groups grant", "groups revoke", "groups list",
+        "eval", "eval run", "eval compare", "eval tune", "eval list", "eval plot", "eval export-feedback",
+        "eval answers",
+        "models", "models fetch", "models dequantize", "models convert-gguf",
+    }

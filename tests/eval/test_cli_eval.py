@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
@@ -16,7 +15,6 @@ def cli(tmp_path, models_dir, monkeypatch):
     monkeypatch.setenv("INHOUSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("INHOUSE_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("INHOUSE_CHUNK_SIZE", "64")
-    importlib.import_module("app.cli_eval")  # main() imports it; the tests call the Typer app directly
 
     runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""`inhouse eval …`: run, compare, tune, plot, list, export-feedback."""
+"""`inhouse eval …`: run, compare, tune, plot, list, export-feedback, answers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from typing import Iterator, Optional
 
 import typer
 
-from app.cli import JsonOpt, eval_app, progress_bar, services_ctx, split_csv
-from app.cli_output import emit_json, err, fail, table
+from app.cli._common import JsonOpt, cli_errors, progress_bar, services_ctx, split_csv
+from app.cli._output import emit_json, err, fail, table
+from app.errors import EXPECTED
+
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate retrieval and answers.")
 
 HEADLINE = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "latency_p50_ms", "latency_p95_ms")
 
@@ -29,15 +32,13 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
                 bars) -> Iterator[tuple]:
     """(dataset, collection name, open index, ACL tokens): an eval collection built from the
     corpus, or, with --collection, an existing collection searched as --as USER."""
-    from app.directory import DirectoryError, acl_tokens, get_user
-    from eval.beir import DatasetError, load_beir
+    from app.directory import acl_tokens, get_user
+    from eval.beir import load_beir
     from eval.collection import check_embed_model, ensure_collection
     from retrieval.schema import PUBLIC_TOKEN
 
-    try:
+    with cli_errors():
         dataset = load_beir(dataset_dir, limit, need_corpus=collection is None)
-    except DatasetError as exc:
-        fail(str(exc))
     tasks: dict[str, int] = {}
     logged: dict[str, int] = {}
 
@@ -64,13 +65,24 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
                 tokens = acl_tokens(session, get_user(session, as_user))
             check_embed_model(services, collection)
             name = collection
-    except (DirectoryError, RuntimeError, ValueError) as exc:
+    except (*EXPECTED, ValueError) as exc:  # ValueError: a corpus-less folder, an unknown collection
         fail(str(exc))
     index = services.open_index(name)
     try:
         yield dataset, name, index, tokens, progress
     finally:
         index.close()
+
+
+def _stored_results(runs: list[str]) -> list:
+    """The stored results `compare` and `plot` name (RUN or RUN:MODE), or a message and exit 1."""
+    from eval.store import RunNotFound, load_results
+
+    with services_ctx() as services:
+        try:
+            return load_results(services, runs)
+        except RunNotFound as exc:
+            fail(str(exc))
 
 
 @eval_app.command("run")
@@ -123,13 +135,8 @@ def eval_compare(
 ) -> None:
     """Side by side, with differences to the first and ranx's paired significance test."""
     from eval.metrics import significance
-    from eval.store import RunNotFound, load_results
 
-    with services_ctx() as services:
-        try:
-            results = load_results(services, runs)
-        except RunNotFound as exc:
-            fail(str(exc))
+    results = _stored_results(runs)
     if len(results) < 2:
         fail("compare needs at least two results (give two runs, or one run with several modes)")
     if len({r.dataset_hash for r in results}) > 1:
@@ -226,13 +233,8 @@ def eval_plot(
 ) -> None:
     """Plot stored runs side by side (quality bars and latency) into a PNG."""
     from eval.plots import plot_results
-    from eval.store import RunNotFound, load_results
 
-    with services_ctx() as services:
-        try:
-            results = load_results(services, runs)
-        except RunNotFound as exc:
-            fail(str(exc))
+    results = _stored_results(runs)
     try:
         path = plot_results(results, out, split_csv(metrics))
     except ValueError as exc:
@@ -259,3 +261,33 @@ def eval_export_feedback(
     else:
         err.print(f"wrote {summary['judgments']} judgments on {summary['queries']} questions "
                   f"and {summary['documents']} documents to {out_dir}")
+
+
+@eval_app.command("answers")
+def eval_answers(
+    dataset_dir: Path = typer.Argument(..., help="BEIR folder with answers.jsonl (gold answer strings)"),
+    limit: Optional[int] = typer.Option(50, "--limit", min=1, help="first N judged questions"),
+    as_user: Optional[str] = typer.Option(
+        None, "--as", help="ask as this user (answers are then stored); default: public documents only"
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer recall, citation precision and unsupported-sentence share on a QA set."""
+    from app.answer_eval import run_answer_eval
+
+    if not dataset_dir.is_dir():
+        fail(f"no such folder: {dataset_dir}")
+    with services_ctx() as services, progress_bar() as bars:
+        task = bars.add_task("load", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            bars.update(task, completed=done, total=total, description=stage)
+
+        with cli_errors():
+            report = run_answer_eval(services, dataset_dir, limit, as_user, on_progress)
+    if as_json:
+        emit_json({**report.summary(), "per_question": [o.__dict__ for o in report.outcomes]})
+        return
+    summary = report.summary()
+    table(f"answer quality: {report.dataset} ({report.questions} questions)", ["metric", "value"],
+          [(k, v) for k, v in summary.items() if k not in ("dataset",)])

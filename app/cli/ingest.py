@@ -1,0 +1,94 @@
+"""`inhouse ingest`, `import-manifest`, `reindex` and `jobs resume`: files into the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from app.cli._common import JsonOpt, cli_errors, ingest_table, progress_bar, services_ctx, split_csv
+from app.cli._output import emit_json, err, fail
+from app.errors import EXPECTED
+
+jobs_app = typer.Typer(no_args_is_help=True, help="Ingestion jobs.")
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="files or folders"),
+    groups: str = typer.Option("", "--groups", help="comma-separated groups that may read these documents"),
+    owner: Optional[str] = typer.Option(None, "--owner", help="the user who owns them"),
+    public: bool = typer.Option(False, "--public", help="readable by everyone, even users in no group"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Ingest files (or whole folders) into the index; unchanged files are skipped."""
+    from app.ingestion import IngestService
+
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        fail(f"no such file or folder: {', '.join(missing)}")
+    with services_ctx() as services, progress_bar() as bars:
+        service = IngestService(services)
+        task = bars.add_task("ingest", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            bars.update(task, completed=done, total=total, description=stage)
+
+        with cli_errors():
+            resumed = service.resume(on_progress)
+            results = service.ingest_paths(paths, split_csv(groups), owner, public, progress=on_progress)
+    if resumed:
+        err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        ingest_table("ingested", results)
+    if results and all(r.status == "failed" for r in results):
+        raise SystemExit(1)
+
+
+def import_manifest(manifest: Path, as_json: bool = JsonOpt) -> None:
+    """Create the groups and users a manifest names and ingest its documents with their access."""
+    from app.ingestion import IngestService
+    from app.manifest import load_manifest
+
+    if not manifest.is_file():
+        fail(f"no manifest at {manifest}")
+    with services_ctx() as services, progress_bar() as bars:
+        task = bars.add_task("ingest", total=None)
+        try:
+            IngestService(services).resume()
+            results = load_manifest(
+                services, manifest, lambda stage, done, total: bars.update(task, completed=done, total=total)
+            )
+        except (*EXPECTED, ValueError, KeyError) as exc:  # ValueError, KeyError: the manifest's JSON
+            fail(f"bad manifest {manifest}: {exc}")
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        ingest_table("ingested", results)
+
+
+@jobs_app.command("resume")
+def jobs_resume(as_json: bool = JsonOpt) -> None:
+    """Finish ingestion jobs that an earlier run left unfinished."""
+    from app.ingestion import IngestService
+
+    with services_ctx() as services:
+        results = IngestService(services).resume()
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        err.print(f"{len(results)} job(s) resumed")
+
+
+def reindex(as_json: bool = JsonOpt) -> None:
+    """Rebuild the index from the stored originals (after changing the embedding model)."""
+    from app.ingestion import IngestService
+
+    with services_ctx() as services:
+        results = IngestService(services).reindex()
+    if as_json:
+        emit_json({"documents": [r.as_dict() for r in results]})
+    else:
+        ingest_table("re-indexed", results)
