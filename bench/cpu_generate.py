@@ -11,9 +11,10 @@
    hidden). Decode tokens/s over ``--tokens`` tokens and prompt tokens/s, best of
    ``--repeats``, and the ratio of every build to the portable one.
 2. **Isolation.** In one process, the in-process ``LlamaCppGenerator`` and the app's
-   ``IsolatedLlamaCppGenerator`` (model in a child process) take turns on the same RAG-sized
-   prompt: time to first token and decode tokens/s, medians over ``--repeats`` rounds,
-   and the isolated/in-process ratios.
+   ``IsolatedLlamaCppGenerator`` (model in a child process) take turns (order alternating)
+   on RAG-sized prompts that differ in their first line, so llama.cpp's prefix cache
+   cannot skip them: time to first token and decode tokens/s, medians over
+   ``--isolation-rounds`` rounds, and the isolated/in-process ratios.
 
 Prints a table; writes bench/results/cpu-generate-<date>.json.
 """
@@ -107,14 +108,20 @@ def wheel_libs(wheel_dir: Path, into: Path) -> Path:
 
 
 # ---------------------------------------------------------------- 2. isolation
-async def one_answer(generator, params) -> tuple[float, float]:
+def rag_messages(request: int) -> list[dict]:
+    """A different first line per request, so llama.cpp's prefix cache cannot skip the prompt."""
+    system = {"role": "system", "content": f"Request {request:05d}. " + RAG_MESSAGES[0]["content"]}
+    return [system, *RAG_MESSAGES[1:]]
+
+
+async def one_answer(generator, params, request: int) -> tuple[float, float]:
     from inference.types import GenerationStats
 
     stats = GenerationStats()
     started = time.perf_counter()
     first = None
     pieces = 0
-    async for _ in generator.generate(RAG_MESSAGES, params, stats):
+    async for _ in generator.generate(rag_messages(request), params, stats):
         pieces += 1
         if first is None:
             first = time.perf_counter()
@@ -133,14 +140,18 @@ def measure_isolation(args) -> dict:
         "isolated": IsolatedLlamaCppGenerator(args.model, n_ctx=2048),
     }
     samples: dict[str, dict[str, list[float]]] = {k: {"ttft_ms": [], "decode_tok_s": []} for k in generators}
-    prompt_tokens = generators["isolated"].count_tokens(generators["isolated"].render(RAG_MESSAGES))
+    prompt_tokens = generators["isolated"].count_tokens(generators["isolated"].render(rag_messages(0)))
 
     async def rounds() -> None:
+        request = 0
         for gen in generators.values():  # warm both up (first prompt evaluation, page cache)
-            await one_answer(gen, params)
-        for _ in range(args.repeats):
-            for name, gen in generators.items():
-                ttft, rate = await one_answer(gen, params)
+            request += 1
+            await one_answer(gen, params, request)
+        for round_no in range(args.isolation_rounds):
+            order = list(generators.items())
+            for name, gen in order if round_no % 2 == 0 else order[::-1]:  # neither always goes first
+                request += 1
+                ttft, rate = await one_answer(gen, params, request)
                 samples[name]["ttft_ms"].append(ttft)
                 samples[name]["decode_tok_s"].append(rate)
         for gen in generators.values():
@@ -159,6 +170,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--isolation-rounds", type=int, default=10)
     parser.add_argument("--native-wheel", type=Path, help="folder with a natively built llama-cpp-python wheel")
     parser.add_argument("--other-wheel", type=Path, action="append", default=[], help="more builds to compare")
     parser.add_argument("--child-build", action="store_true", help=argparse.SUPPRESS)
@@ -183,7 +195,7 @@ def main() -> None:
             print(f"{b['build']:<22} {'crashed: ' + b['crashed'] if 'crashed' in b else b['error']}")
 
     iso = measure_isolation(args)
-    print(f"\nisolation ({args.tokens} tokens, RAG-sized prompt, median of {args.repeats} alternating rounds)")
+    print(f"\nisolation ({args.tokens} tokens, {iso['prompt_tokens']}-token prompt, median of {args.isolation_rounds} alternating rounds)")
     for name in ("in-process", "isolated"):
         print(f"{name:<12} TTFT {iso[name]['ttft_ms']:>8.1f} ms   decode {iso[name]['decode_tok_s']:>7.1f} tok/s")
     print(f"ratio isolated/in-process: TTFT {iso['ratio_ttft']:.3f}, decode {iso['ratio_decode']:.3f}")

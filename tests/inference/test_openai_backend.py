@@ -237,3 +237,42 @@ def test_settings_build_the_openai_backend_with_failover(make_settings, server):
     assert isinstance(gen, OpenAIGenerator)
     assert gen.urls == [server.url, "http://10.0.0.9:1/v1"]
     assert (gen.model_id, gen.max_model_len) == ("served", 4096)
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_server(gguf_path):
+    """A real OpenAI-compatible server: llama-cpp-python's own, serving the CPU model."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    url = free_port_url()
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", port, "--n_ctx", "2048", "--verbose", "false"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"llama_cpp.server did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_a_real_openai_compatible_server_streams_an_answer(llama_cpp_server):
+    gen = OpenAIGenerator([llama_cpp_server], model="smollm2", max_model_len=2048)
+    stats = GenerationStats()
+    pieces = collect(gen, GenerationParams(max_tokens=12), stats)
+    assert len(pieces) > 1 and "".join(pieces).strip()  # streamed in several deltas, not one block
+    assert stats.finish_reason in ("length", "stop")
+    assert 0 < len("".join(pieces).split()) <= 12
