@@ -12,7 +12,8 @@ repaired by running the job again: (1) upsert the new points (ids are uuid5 of
 document, chunk number and text, so a re-run overwrites), (2) delete the
 document's points of any other version (by ``doc_sha``), (3) flush the index to
 disk, (4) replace the chunk rows and mark the document ready in one SQL
-transaction. Step 3 is done once for all the documents an encoder batch
+transaction. Steps 1-3 go through ``ingest.writer.ChunkWriter``, the one place
+that knows the payload layout and the point ids. Step 3 is done once for all the documents an encoder batch
 completes, not once per document: a flush writes segments and costs as much as
 embedding a chunk.
 """
@@ -36,7 +37,9 @@ from app.services import Services
 from app.tables import Chunk as ChunkRow
 from app.tables import Document, IngestJob, utcnow
 from ingest.errors import IngestError
-from retrieval.schema import ChunkPoint, IndexFilter, point_id
+from ingest.pipeline import PreparedDocument
+from ingest.writer import ChunkWriter, DocumentFields, chunk_point_id
+from retrieval.sparse_stats import document_encoder, keep_average_length
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,8 @@ class _OpenDocument:
 
     job_id: int
     doc_id: str
-    prepared: object  # ingest.pipeline.PreparedDocument
-    base: dict  # the payload every point of the document shares
+    prepared: PreparedDocument
+    fields: DocumentFields  # the payload every point of the document shares
     texts: list[str]  # what the encoders see, one per chunk
     written: int = 0
 
@@ -90,6 +93,7 @@ class JobRunner:
             return []
         try:
             self.services.check_collection(create=True)
+            self.writer = ChunkWriter(self.services.index)
         except Exception as exc:  # the index cannot be opened: every job fails with the reason
             return [self._fail(job_id, exc if isinstance(exc, IngestError) else str(exc)) for job_id in job_ids]
         open_docs: list[_OpenDocument] = []
@@ -113,13 +117,24 @@ class JobRunner:
                     self._embed_batch(open_docs, finished)
             while open_docs:
                 self._embed_batch(open_docs, finished)
+        self._keep_bm25_average()
         return [results[j] for j in job_ids]
 
+    def _keep_bm25_average(self) -> None:
+        """BM25 normalises by the collection's average length: re-measure it (and re-encode) once it moved."""
+        try:
+            keep_average_length(self.services.index, self.services.bm25)
+        except Exception:  # the documents are written and ready; the next run measures again
+            log.warning("could not update the collection's BM25 average length", exc_info=True)
+
     # ---- parsing, ahead of the encoder ---------------------------------
-    def _prepared_in_order(self, pool: ThreadPoolExecutor, job_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+    def _prepared_in_order(
+        self, pool: ThreadPoolExecutor, job_ids: Sequence[int]
+    ) -> Iterator[tuple[int, PreparedDocument | Exception]]:
         """(job id, PreparedDocument or the exception that stopped it), in job order."""
         from ingest.pipeline import prepare_chunks
 
+        config = self.settings.preparation()
         waiting: deque[tuple[int, Future]] = deque()
         queue = iter(job_ids)
 
@@ -127,8 +142,7 @@ class JobRunner:
             job_id = next(queue, None)
             if job_id is not None:
                 stored, source = self._start(job_id)
-                waiting.append((job_id, pool.submit(prepare_chunks, stored, self.settings, self.services.encoder,
-                                                    source)))
+                waiting.append((job_id, pool.submit(prepare_chunks, stored, config, self.services.encoder, source)))
 
         for _ in range(PARSE_AHEAD):
             submit_next()
@@ -152,7 +166,7 @@ class JobRunner:
             doc.status = "processing"
             return Path(doc.stored_path), doc.source
 
-    def _open(self, job_id: int, prepared) -> _OpenDocument:
+    def _open(self, job_id: int, prepared: PreparedDocument) -> _OpenDocument:
         """Record what parsing learnt about the document and build its shared payload."""
         name = self.settings.embed_model_path.name
         with self.services.session() as session:
@@ -163,14 +177,14 @@ class JobRunner:
             doc.doc_type, doc.mime, doc.page_count = prepared.kind.kind, prepared.kind.mime, prepared.page_count
             job.chunks_total, job.chunks_done, job.stage = len(prepared.chunks), 0, "embed"
             created = doc.created_at if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc)
-            base = {
-                "doc_id": doc.id, "doc_sha": doc.sha256, "title": doc.title, "source": doc.source,
-                "acl": document_acl(doc), "groups": sorted(g.name for g in doc.groups),
-                "owner": doc.owner.name if doc.owner else None, "doc_type": prepared.kind.kind,
-                "created_at": created.astimezone(timezone.utc).isoformat(), "embed_model": name,
-            }
+            fields = DocumentFields(
+                doc_id=doc.id, doc_sha=doc.sha256, title=doc.title, source=doc.source, acl=document_acl(doc),
+                groups=sorted(g.name for g in doc.groups), owner=doc.owner.name if doc.owner else None,
+                doc_type=prepared.kind.kind, created_at=created.astimezone(timezone.utc).isoformat(),
+                embed_model=name,
+            )
             texts = [c.embed_text(doc.title) for c in prepared.chunks]
-            return _OpenDocument(job_id, doc.id, prepared, base, texts)
+            return _OpenDocument(job_id, doc.id, prepared, fields, texts)
 
     # ---- embedding and writing -----------------------------------------
     def _embed_batch(self, open_docs: list[_OpenDocument], finished: Callable[[int, IngestResult], None]) -> None:
@@ -186,7 +200,7 @@ class JobRunner:
         texts = [t for doc, a, b in slices for t in doc.texts[a:b]]
         try:
             dense = self.services.encoder.encode_documents(texts)
-            sparse = self.services.bm25.encode_documents(texts)
+            sparse = document_encoder(self.services.index, self.services.bm25).encode_documents(texts)
         except Exception as exc:  # the encoder failed: the documents in this batch fail, the rest go on
             for doc, _, _ in slices:
                 self._close_failed(doc, exc, open_docs, finished)
@@ -203,7 +217,7 @@ class JobRunner:
         if not complete:
             return
         try:
-            self.services.index.flush()
+            self.writer.flush()
         except Exception as exc:  # nothing of these documents is durable: they all fail
             for doc in complete:
                 self._close_failed(doc, exc, open_docs, finished)
@@ -229,7 +243,7 @@ class JobRunner:
         log.error("ingest job %s failed while embedding or writing", doc.job_id, exc_info=exc)
         open_docs.remove(doc)
         try:
-            self.services.index.delete(IndexFilter(doc_ids=[doc.doc_id], doc_sha=doc.base["doc_sha"]))
+            self.writer.take_back(doc.fields)
         except Exception:  # a full disk may refuse this too; the retry overwrites the same ids
             log.warning("could not remove the partial points of document %s", doc.doc_id, exc_info=True)
         finished(doc.job_id, self._fail(doc.job_id, self._write_error(exc)))
@@ -243,27 +257,13 @@ class JobRunner:
         return internal_error(exc)
 
     def _write(self, doc: _OpenDocument, start: int, end: int, dense, sparse) -> None:
-        chunks = doc.prepared.chunks[start:end]
-        points = [
-            ChunkPoint(
-                id=point_id(doc.doc_id, c.chunk_no, c.text_sha),
-                dense=dense[i].tolist(),
-                sparse=sparse[i],
-                payload={
-                    **doc.base, "chunk_no": c.chunk_no, "text": c.text, "page": c.page,
-                    "heading_path": list(c.heading_path), "char_start": c.char_start, "char_end": c.char_end,
-                },
-            )
-            for i, c in enumerate(chunks)
-        ]
-        self.services.index.upsert(points)
+        self.writer.write(doc.fields, doc.prepared.chunks[start:end], dense, sparse)
         doc.written = end
         with self.services.session() as session:
             session.get(IngestJob, doc.job_id).chunks_done = end
         if end == len(doc.texts):
             # durable at the batch's flush, before _finish marks the document ready
-            self.services.index.delete(IndexFilter(doc_ids=[doc.doc_id], exclude_doc_sha=doc.base["doc_sha"]),
-                                       flush=False)
+            self.writer.drop_other_versions(doc.fields, flush=False)
 
     def _finish(self, open_doc: _OpenDocument) -> IngestResult:
         prepared = open_doc.prepared
@@ -273,7 +273,7 @@ class JobRunner:
             session.execute(delete(ChunkRow).where(ChunkRow.document_id == doc.id))
             session.add_all(
                 ChunkRow(
-                    id=point_id(doc.id, c.chunk_no, c.text_sha), document_id=doc.id, chunk_no=c.chunk_no,
+                    id=chunk_point_id(doc.id, c), document_id=doc.id, chunk_no=c.chunk_no,
                     page=c.page, heading_path=" > ".join(c.heading_path) or None, char_start=c.char_start,
                     char_end=c.char_end, text_sha=c.text_sha, token_count=c.token_count,
                 )

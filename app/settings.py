@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -20,6 +20,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from ingest.pipeline import PrepareConfig
 
 
 def _toml_path() -> Path:
@@ -142,6 +145,17 @@ class Settings(BaseSettings):
             return candidate
         assert self.models_dir is not None
         return self.models_dir / name
+
+    def preparation(self) -> "PrepareConfig":
+        """What ``ingest.pipeline`` needs of these settings to turn a file into chunks."""
+        from ingest.pipeline import PrepareConfig
+
+        assert self.models_dir is not None
+        return PrepareConfig(
+            chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap,
+            near_duplicate_threshold=self.near_duplicate_threshold, max_unpacked_bytes=self.max_unpacked_bytes,
+            ocr_languages=self.ocr_languages, models_dir=self.models_dir,
+        )
 
     @property
     def qdrant_dir(self) -> Path:

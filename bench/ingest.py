@@ -77,7 +77,7 @@ def run_ours(folder: Path, data: Path, models: Path, raw_sample: int = 0) -> dic
     # parsers warmed up, index open
     from ingest.pipeline import warm_up
 
-    warm_up(services.settings, services.encoder)
+    warm_up(services.settings.preparation(), services.encoder)
     services.check_collection(create=True)
     start = time.perf_counter()
     results = IngestService(services).ingest_paths([folder], groups=["bench"])

@@ -3,8 +3,8 @@
 The corpus goes through the same pieces as an uploaded document: cleaning,
 token-sized chunking with the embedder's tokenizer, near-duplicate removal,
 ``Chunk.embed_text`` (title as context), the dense encoder and BM25, and the
-payload layout of ``app/ingestion.py`` (readable by everyone: ``acl`` is
-``["public"]``; ``doc_id`` is the corpus id). The collection is named after a
+same writer (``ingest.writer``: payload layout and point ids; readable by
+everyone: ``acl`` is ``["public"]``; ``doc_id`` is the corpus id). The collection is named after a
 cache key over the corpus bytes, the embedding model, the chunk settings and
 the BM25 parameters, so a second run with the same inputs reuses it; change
 any of them and a new collection is built beside it. The chunks and their
@@ -31,7 +31,9 @@ from ingest.chunk import chunk_document, make_splitter
 from ingest.clean import clean_document
 from ingest.dedup import drop_duplicates
 from ingest.document import Block, Chunk, ParsedDocument
-from retrieval.schema import PUBLIC_TOKEN, ChunkPoint, point_id
+from ingest.writer import ChunkWriter, DocumentFields
+from retrieval.schema import PUBLIC_TOKEN
+from retrieval.sparse_stats import keep_average_length
 
 # Bump when the way a corpus becomes points changes (chunking, embed text, payload).
 BUILD_VERSION = "1"
@@ -76,25 +78,13 @@ def chunk_corpus_doc(doc: CorpusDoc, splitter, count_tokens, threshold: float) -
     return drop_duplicates(chunks, threshold)
 
 
-def _payload(services, dataset: BeirDataset, doc: CorpusDoc, chunk: Chunk, built_at: str) -> dict:
-    return {
-        "doc_id": doc.id,
-        "doc_sha": hashlib.sha256(f"{doc.title}\n{doc.text}".encode()).hexdigest(),
-        "title": doc.title,
-        "source": f"{dataset.name}/corpus.jsonl#{doc.id}",
-        "acl": [PUBLIC_TOKEN],
-        "groups": [],
-        "owner": None,
-        "doc_type": "txt",
-        "created_at": built_at,
-        "embed_model": services.settings.embed_model_path.name,
-        "chunk_no": chunk.chunk_no,
-        "text": chunk.text,
-        "page": chunk.page,
-        "heading_path": list(chunk.heading_path),
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-    }
+def corpus_document_fields(dataset: BeirDataset, doc: CorpusDoc, embed_model: str, built_at: str) -> DocumentFields:
+    """A corpus document's shared payload: public, typed as text, sourced to its line in the corpus."""
+    return DocumentFields(
+        doc_id=doc.id, doc_sha=hashlib.sha256(f"{doc.title}\n{doc.text}".encode()).hexdigest(), title=doc.title,
+        source=f"{dataset.name}/corpus.jsonl#{doc.id}", acl=[PUBLIC_TOKEN], groups=[], owner=None, doc_type="txt",
+        created_at=built_at, embed_model=embed_model,
+    )
 
 
 def ensure_collection(services, dataset: BeirDataset, progress: Progress = no_progress) -> BuiltCollection:
@@ -179,16 +169,16 @@ def _build(services, dataset: BeirDataset, name: str, index, progress: Progress)
     index.drop()  # a half-built earlier attempt is rebuilt from scratch
     index.ensure_collection(encoder.dim)
     built_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    writer = ChunkWriter(index)
+    fields = {d.id: corpus_document_fields(dataset, d, s.embed_model_path.name, built_at)
+              for d in dataset.corpus.values()}
     for start in range(0, len(rows), EMBED_BATCH):
         batch = rows[start : start + EMBED_BATCH]
         sparse = bm25.encode_documents([c.embed_text(dataset.corpus[d].title) for d, c in batch])
-        index.upsert([
-            ChunkPoint(point_id(d, c.chunk_no, c.text_sha), vectors[start + i].tolist(), sparse[i],
-                       _payload(services, dataset, dataset.corpus[d], c, built_at))
-            for i, (d, c) in enumerate(batch)
-        ])
+        writer.write_many([(fields[d], c) for d, c in batch], vectors[start : start + len(batch)], sparse)
         progress("index corpus", start + len(batch), len(rows))
-    index.flush()  # on disk before SQL says ready: a crash after this never leaves a "ready" half-index
+    writer.flush()  # on disk before SQL says ready: a crash after this never leaves a "ready" half-index
+    keep_average_length(index, bm25)  # BM25 normalised by this corpus's own average length (issue 16)
     with services.session() as session:
         row = session.get(EvalCollection, name)
         row.status, row.chunks, row.built_at = "ready", len(rows), datetime.now(timezone.utc)

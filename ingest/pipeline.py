@@ -1,4 +1,9 @@
-"""One file to a list of chunks: sniff → parse → clean → chunk → de-duplicate."""
+"""One file to a list of chunks: sniff → parse → clean → chunk → de-duplicate.
+
+The steps take a ``PrepareConfig`` of plain values, not the application's
+settings: ``ingest`` knows nothing of ``app`` (``Settings.preparation()`` builds
+one), and a caller such as a benchmark can prepare files with no settings at all.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,21 @@ from ingest.chunk import chunk_document, make_splitter
 from ingest.clean import clean_document
 from ingest.dedup import drop_duplicates
 from ingest.document import Chunk
+from ingest.encoders import DenseEncoder
 from ingest.errors import NoTextError
 from ingest.offline import use_local_spacy
 from ingest.parse import parse
 from ingest.sniff import FileKind, sniff
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    chunk_size: int = 256  # tokens per chunk, counted with the embedder's tokenizer
+    chunk_overlap: int = 32
+    near_duplicate_threshold: float = 0.9  # Jaccard similarity of word shingles above which a chunk is dropped
+    max_unpacked_bytes: int = 1024 * 1024 * 1024  # an archive-based file inflating past this is refused
+    ocr_languages: str = "eng"
+    models_dir: Path = Path("data") / "models"  # where the local spaCy model lives (never downloaded)
 
 
 @dataclass
@@ -34,14 +50,16 @@ def _splitter(chunk_size: int, chunk_overlap: int, encoder) -> SentenceSplitter:
     return make_splitter(chunk_size, chunk_overlap, lambda text: [0] * encoder.count_tokens(text))
 
 
-def prepare_chunks(path: Path, settings, encoder, name: str | None = None) -> PreparedDocument:
+def prepare_chunks(
+    path: Path, config: PrepareConfig, encoder: DenseEncoder, name: str | None = None
+) -> PreparedDocument:
     """``name``: the original file name (the stored copy has none), a tie-breaker for text types."""
-    use_local_spacy(settings.models_dir)
-    kind = sniff(path, settings.max_unpacked_bytes, name)
-    parsed = clean_document(parse(path, kind, settings.ocr_languages))
-    splitter = _splitter(settings.chunk_size, settings.chunk_overlap, encoder)
+    use_local_spacy(config.models_dir)
+    kind = sniff(path, config.max_unpacked_bytes, name)
+    parsed = clean_document(parse(path, kind, config.ocr_languages))
+    splitter = _splitter(config.chunk_size, config.chunk_overlap, encoder)
     clean_text, chunks = chunk_document(parsed, splitter, encoder.count_tokens)
-    chunks = drop_duplicates(chunks, settings.near_duplicate_threshold)
+    chunks = drop_duplicates(chunks, config.near_duplicate_threshold)
     if not chunks:
         raise NoTextError("the document holds no text to index")
     return PreparedDocument(kind, parsed.title, parsed.page_count, clean_text, chunks, parsed.ocr_pages)
@@ -60,11 +78,11 @@ A server pays it once at start-up, not on a user's first upload.
 """
 
 
-def warm_up(settings, encoder) -> None:
+def warm_up(config: PrepareConfig, encoder: DenseEncoder) -> None:
     """Parse and chunk a tiny Markdown document so the first real upload is not seconds slower."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="inhouse-warm-") as folder:
         path = Path(folder) / "warm-up.md"
         path.write_text(WARM_UP_TEXT, encoding="utf-8")
-        prepare_chunks(path, settings, encoder)
+        prepare_chunks(path, config, encoder)

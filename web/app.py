@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         IngestService(services).resume()  # finish what a crash left behind
         from ingest.pipeline import warm_up
 
-        warm_up(settings, services.encoder)  # the parsers' imports, before /healthz says ok
+        warm_up(settings.preparation(), services.encoder)  # the parsers' imports, before /healthz says ok
         state["services"] = services
         state["ready"] = True
         yield

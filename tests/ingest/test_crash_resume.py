@@ -67,7 +67,7 @@ def test_sigkill_mid_ingest_then_resume_gives_exact_chunks(tmp_path, models_dir,
     from retrieval.schema import point_id
 
     settings = Settings(data_dir=data, models_dir=models_dir)
-    expected = {point_id(doc_id, c.chunk_no, c.text_sha) for c in prepare_chunks(big, settings, shared_encoder).chunks}
+    expected = {point_id(doc_id, c.chunk_no, c.text_sha) for c in prepare_chunks(big, settings.preparation(), shared_encoder).chunks}
     index = EdgeIndex(settings.qdrant_dir / settings.collection)
     try:
         assert set(index.ids()) == expected

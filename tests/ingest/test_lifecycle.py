@@ -151,7 +151,7 @@ def test_a_folder_ingested_in_one_pipeline_gives_each_document_exactly_its_chunk
     for name, result in by_name.items():
         if name == "broken.pdf":
             continue
-        expected = prepare_chunks(folder / name, services.settings, shared_encoder).chunks
+        expected = prepare_chunks(folder / name, services.settings.preparation(), shared_encoder).chunks
         assert result.status == "ready" and result.chunks == len(expected)
         assert _ids(services, result.id) == _chunk_ids(services, result.id)
         assert len(_ids(services, result.id)) == len(expected)

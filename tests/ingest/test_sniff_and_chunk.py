@@ -144,5 +144,5 @@ def test_warming_up_parses_a_throwaway_document_and_leaves_nothing(make_settings
     from ingest.pipeline import warm_up
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    warm_up(make_settings(), shared_encoder)  # what the server does before /healthz says ok
+    warm_up(make_settings().preparation(), shared_encoder)  # what the server does before /healthz says ok
     assert list(tmp_path.iterdir()) == []
