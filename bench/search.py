@@ -10,6 +10,11 @@ the real ``HybridSearcher`` (ACL filter inside the query, fusion, shaping):
 * the same hybrid search when the question was asked before (query-embedding
   cache hit);
 * the index call alone (``HybridSearcher.candidates`` with cached vectors);
+* sparse and hybrid again with BM25's IDF over the whole collection, as before
+  issue 15: the difference is what computing it over the reader's documents
+  (Qdrant's IDF corpus = their ACL) costs;
+* measuring the collection's average BM25 length and re-encoding every BM25
+  vector by it (``retrieval/sparse_stats.py``), once, after the build;
 * re-ranking the top 10 and top 20 with the bundled cross-encoder, per query
   and per passage.
 
@@ -28,6 +33,7 @@ run as a user in three groups. Results go to ``bench/results/search-*.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -51,6 +57,7 @@ from retrieval.profile import SearchProfile  # noqa: E402
 from retrieval.rerank import load_cross_encoder  # noqa: E402
 from retrieval.schema import ChunkPoint, IndexFilter, point_id  # noqa: E402
 from retrieval.search import HybridSearcher  # noqa: E402
+from retrieval.sparse_stats import keep_average_length, measure  # noqa: E402
 
 GROUPS = 20
 WORDS_PER_CHUNK = 180
@@ -99,13 +106,34 @@ def build(path: Path, n: int, zipf: Zipf, bm25: Bm25Encoder, optimize: bool) -> 
             }))
         index.upsert(points)
     built = time.perf_counter() - started
+    t = time.perf_counter()
+    measure(index, bm25)
+    measured = time.perf_counter() - t
+    t = time.perf_counter()
+    stats = keep_average_length(index, bm25)  # the first measurement re-encodes from the default 256
+    calibrated = time.perf_counter() - t
     optimized = 0.0
     if optimize:
         t = time.perf_counter()
         index.shard.optimize()
         optimized = time.perf_counter() - t
     index.close()
-    return {"chunks": n, "build_s": round(built, 1), "optimize_s": round(optimized, 1)}
+    return {"chunks": n, "build_s": round(built, 1), "optimize_s": round(optimized, 1),
+            "measure_avg_len_s": round(measured, 1), "measure_and_reencode_s": round(calibrated, 1),
+            "avg_len": round(stats.avg_len, 1)}
+
+
+@contextlib.contextmanager
+def collection_wide_idf():
+    """Searches as before issue 15: BM25's IDF over the whole collection, whoever reads."""
+    import retrieval.search as search
+
+    kept = search.readable_corpus
+    search.readable_corpus = lambda flt: None
+    try:
+        yield
+    finally:
+        search.readable_corpus = kept
 
 
 def pct(values: list[float]) -> dict:
@@ -136,6 +164,11 @@ def bench_size(path: Path, encoder, bm25, queries: list[str]) -> dict:
                 flt = IndexFilter(acl_tokens=tokens)
                 result["index_call_hybrid"] = pct(
                     timed(lambda q: s.candidates(q, flt, s.profile, s.depth(10, s.profile)), queries))
+        for mode in ("sparse", "hybrid"):
+            s = HybridSearcher(index, encoder, bm25, profile=SearchProfile.for_mode(mode))
+            with collection_wide_idf():
+                s.search("warm up the engine", tokens, k=10)
+                result[f"search_{mode}_collection_idf"] = pct(timed(lambda q: s.search(q, tokens, k=10), queries))
         hits = HybridSearcher(index, encoder, bm25).search(queries[0], tokens, k=10)
         result["hits_per_search"] = len(hits)
     finally:
@@ -168,7 +201,8 @@ def bench_rerank(scorer, zipf: Zipf, queries: list[str], depths=(10, 20)) -> dic
 def print_table(report: dict) -> None:
     rows = []
     for size, r in report["sizes"].items():
-        for key in ("search_dense", "search_sparse", "search_hybrid", "search_hybrid_cached_query", "index_call_hybrid"):
+        for key in ("search_dense", "search_sparse", "search_hybrid", "search_hybrid_cached_query", "index_call_hybrid",
+                    "search_sparse_collection_idf", "search_hybrid_collection_idf"):
             rows.append((f"{size} chunks", key, r[key]["p50_ms"], r[key]["p95_ms"]))
     for key in ("query_encode_uncached", "query_encode_cached"):
         rows.append(("-", key, report["encoding"][key]["p50_ms"], report["encoding"][key]["p95_ms"]))

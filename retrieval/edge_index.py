@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -10,7 +12,7 @@ import qdrant_edge as q
 
 from retrieval.filters import build_filter, edge_kit
 from retrieval.index import IndexError_, VectorQuery, require_filter
-from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit
+from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit, SparseVec
 
 _SCHEMA = {
     "keyword": q.PayloadSchemaType.Keyword,
@@ -18,6 +20,10 @@ _SCHEMA = {
     "datetime": q.PayloadSchemaType.Datetime,
     "text": q.PayloadSchemaType.Text,
 }
+
+
+# Inside the shard's folder, so it travels, and is dropped, with the collection (Edge ignores it).
+METADATA_FILE = "inhouse-metadata.json"
 
 
 class EdgeIndex:
@@ -105,6 +111,42 @@ class EdgeIndex:
             if offset is None:
                 return
 
+    def scroll(self, fields: Sequence[str], where: IndexFilter | None = None) -> Iterator[IndexHit]:
+        if self._shard is None:
+            return
+        offset = None
+        flt = build_filter(where, self._kit)
+        while True:
+            records, offset = self.shard.scroll(
+                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=list(fields))
+            )
+            for rec in records:
+                yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
+            if offset is None:
+                return
+
+    def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
+        if not vectors:
+            return
+        self.shard.update(q.UpdateOperation.update_vectors(
+            [q.PointVectors(pid, {SPARSE: q.SparseVector(v.indices, v.values)}) for pid, v in vectors]
+        ))
+        self.shard.flush()
+
+    def metadata(self) -> dict:
+        file = self.path / METADATA_FILE
+        return json.loads(file.read_text(encoding="utf-8")) if file.exists() else {}
+
+    def set_metadata(self, values: dict) -> None:
+        self.shard  # only a collection that exists records anything
+        merged = {**self.metadata(), **values}
+        tmp = self.path / f"{METADATA_FILE}.partial"
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(merged, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.path / METADATA_FILE)  # a crash leaves the old record or the new, never half
+
     def get(self, ids: Sequence[str]) -> list[IndexHit]:
         if self._shard is None or not ids:
             return []
@@ -119,14 +161,21 @@ class EdgeIndex:
             if vq.sparse is not None
             else None
         )
+        idf = (
+            q.SearchParams(idf=q.IdfParams(corpus=build_filter(vq.idf_corpus, self._kit)))
+            if vq.idf_corpus is not None
+            else None
+        )
         if dense is not None and sparse is not None:
             fusion = q.Fusion.Dbsf() if vq.fusion == "dbsf" else q.Fusion.Rrf(vq.rrf_k, vq.weights)
             prefetches = [
                 q.Prefetch(vq.prefetch_limit, query=dense, filter=flt),
-                q.Prefetch(vq.prefetch_limit, query=sparse, filter=flt),
+                q.Prefetch(vq.prefetch_limit, query=sparse, filter=flt, params=idf),
             ]
             return q.QueryRequest(vq.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True)
-        return q.QueryRequest(vq.limit, query=dense or sparse, filter=flt, with_payload=True)
+        if dense is not None:
+            return q.QueryRequest(vq.limit, query=dense, filter=flt, with_payload=True)
+        return q.QueryRequest(vq.limit, query=sparse, filter=flt, with_payload=True, params=idf)
 
     def query(self, vq: VectorQuery) -> list[IndexHit]:
         if self._shard is None:

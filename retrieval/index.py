@@ -37,6 +37,10 @@ class VectorQuery:
     fusion: FusionName = "rrf"
     rrf_k: int = 60
     weights: list[float] | None = None  # per prefetch (dense, sparse) for weighted RRF
+    # The points the sparse list's IDF is computed over (Qdrant's IDF corpus). A user's search
+    # passes their ACL here, so no term weight depends on a document they cannot read
+    # (issue 15); None is the whole collection, for maintenance only.
+    idf_corpus: IndexFilter | None = None
 
 
 class VectorIndex(Protocol):
@@ -59,6 +63,22 @@ class VectorIndex(Protocol):
     def count(self, where: IndexFilter | None = None) -> int: ...
 
     def ids(self, where: IndexFilter | None = None) -> Iterator[str]: ...
+
+    def scroll(self, fields: Sequence[str], where: IndexFilter | None = None) -> Iterator[IndexHit]:
+        """Every point (``where`` narrows it) with only the named payload fields, in pages."""
+        ...
+
+    def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
+        """Replace the BM25 vector of existing points; dense vectors and payload stay as they are."""
+        ...
+
+    def metadata(self) -> dict:
+        """What the collection records about itself (``{}`` when nothing yet), e.g. its BM25 statistics."""
+        ...
+
+    def set_metadata(self, values: dict) -> None:
+        """Record ``values`` with the collection, merged into what is there; gone when it is dropped."""
+        ...
 
     def get(self, ids: Sequence[str]) -> list[IndexHit]: ...
 

@@ -27,7 +27,7 @@ class Candidates:
 
     dense: list[IndexHit] = field(default_factory=list)
     sparse: list[IndexHit] = field(default_factory=list)
-    fused: list[IndexHit] | None = None  # the engine's RRF/DBSF list when asked for
+    fused: list[IndexHit] | None = None  # an RRF/DBSF list fused elsewhere (searches fuse in ``fuse``)
 
 
 def rrf_weights(profile: SearchProfile) -> list[float] | None:
@@ -35,6 +35,16 @@ def rrf_weights(profile: SearchProfile) -> list[float] | None:
     if profile.dense_weight == 0.5:
         return None
     return [profile.dense_weight, 1 - profile.dense_weight]
+
+
+def readable_corpus(flt: IndexFilter) -> IndexFilter | None:
+    """The IDF corpus of a search: every point the reader's ACL tokens open, whatever else it filters on."""
+    return None if flt.acl_tokens is None else IndexFilter(acl_tokens=list(flt.acl_tokens))
+
+
+def by_score(hits: list[IndexHit]) -> list[IndexHit]:
+    """Best first, equal scores in point-id order: never in storage order, which other documents shape."""
+    return sorted(hits, key=lambda h: (-h.score, h.id))
 
 
 @dataclass
@@ -62,34 +72,38 @@ class HybridSearcher:
 
     # ---- candidates ----------------------------------------------------
     def candidates(self, query: str, flt: IndexFilter, profile: SearchProfile, limit: int) -> Candidates:
-        """All lists this query needs, from one batched index call."""
+        """All lists this query needs, from one batched index call.
+
+        The sparse list's IDF is computed over what the reader may read (their ACL alone, not
+        the metadata filters), so no score, and no order, depends on a document they cannot
+        read: collection-wide IDF let a reader count hidden chunks holding a term (issue 15).
+        For the same reason RRF and DBSF are computed here (``fuse``), from the two lists with
+        equal scores in point-id order, not by the engine, whose order among equal scores
+        follows its storage, which other documents shape; it is the same arithmetic
+        (``retrieval/fusion.py`` is tested against the engine's) on the same lists.
+        """
         dense, sparse = self.encode_query(query)
         has_terms = bool(sparse.indices)
         n = max(limit, profile.candidates)
+        idf_corpus = readable_corpus(flt)
         requests: list[VectorQuery] = []
         kinds: list[str] = []
         if profile.mode in ("dense", "hybrid"):
             requests.append(VectorQuery(filter=flt, limit=n, dense=dense))
             kinds.append("dense")
         if profile.mode in ("sparse", "hybrid") and has_terms:
-            requests.append(VectorQuery(filter=flt, limit=n, sparse=sparse))
+            requests.append(VectorQuery(filter=flt, limit=n, sparse=sparse, idf_corpus=idf_corpus))
             kinds.append("sparse")
-        if profile.mode == "hybrid" and has_terms and profile.fusion in ("rrf", "dbsf"):
-            requests.append(
-                VectorQuery(filter=flt, limit=limit, dense=dense, sparse=sparse, prefetch_limit=n,
-                            fusion=profile.fusion, rrf_k=profile.rrf_k, weights=rrf_weights(profile))
-            )
-            kinds.append("fused")
         results = self.index.query_many(requests) if requests else []
         out = Candidates()
         for kind, hits in zip(kinds, results):
-            setattr(out, kind, hits)
+            setattr(out, kind, by_score(hits))
         return out
 
     @staticmethod
     def fuse(c: Candidates, profile: SearchProfile) -> tuple[list[IndexHit], str]:
-        """One ranked list from the candidates. RRF and DBSF come from the engine when it
-        fused them; replayed candidates (``eval tune``) fuse here, the way the engine does."""
+        """One ranked list from the candidates: RRF and DBSF computed the way the engine computes
+        them, so a search and a replay (``eval tune``) rank alike."""
         if profile.mode == "dense" or not c.sparse:
             return c.dense, "dense"
         if profile.mode == "sparse" or not c.dense:

@@ -16,7 +16,7 @@ from qdrant_client import models as m
 
 from retrieval.filters import build_filter, client_kit
 from retrieval.index import VectorQuery, require_filter
-from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit
+from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit, SparseVec
 
 _SCHEMA = {
     "keyword": m.PayloadSchemaType.KEYWORD,
@@ -103,6 +103,40 @@ class ServerIndex:
             if offset is None:
                 return
 
+    def scroll(self, fields: Sequence[str], where: IndexFilter | None = None) -> Iterator[IndexHit]:
+        if not self.exists():
+            return
+        offset = None
+        flt = build_filter(where, self._kit)
+        while True:
+            records, offset = self.client.scroll(
+                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=list(fields)
+            )
+            for rec in records:
+                yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
+            if offset is None:
+                return
+
+    def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
+        if not vectors:
+            return
+        self.client.update_vectors(
+            self.collection,
+            points=[
+                m.PointVectors(id=pid, vector={SPARSE: m.SparseVector(indices=v.indices, values=v.values)})
+                for pid, v in vectors
+            ],
+            wait=True,
+        )
+
+    def metadata(self) -> dict:
+        if not self.exists():
+            return {}
+        return dict(self.client.get_collection(self.collection).config.metadata or {})
+
+    def set_metadata(self, values: dict) -> None:
+        self.client.update_collection(self.collection, metadata=values)  # Qdrant merges it into what is stored
+
     def get(self, ids: Sequence[str]) -> list[IndexHit]:
         if not ids or not self.exists():
             return []
@@ -114,6 +148,11 @@ class ServerIndex:
         sparse = (
             m.SparseVector(indices=vq.sparse.indices, values=vq.sparse.values) if vq.sparse is not None else None
         )
+        idf = (
+            m.SearchParams(idf=m.IdfCorpusParams(corpus=build_filter(vq.idf_corpus, self._kit)))
+            if vq.idf_corpus is not None
+            else None
+        )
         if vq.dense is not None and sparse is not None:
             if vq.fusion == "dbsf":
                 fusion = m.FusionQuery(fusion=m.Fusion.DBSF)
@@ -122,7 +161,7 @@ class ServerIndex:
             return m.QueryRequest(
                 prefetch=[
                     m.Prefetch(query=vq.dense, using=DENSE, limit=vq.prefetch_limit, filter=flt),
-                    m.Prefetch(query=sparse, using=SPARSE, limit=vq.prefetch_limit, filter=flt),
+                    m.Prefetch(query=sparse, using=SPARSE, limit=vq.prefetch_limit, filter=flt, params=idf),
                 ],
                 query=fusion,
                 filter=flt,
@@ -131,7 +170,7 @@ class ServerIndex:
             )
         if vq.dense is not None:
             return m.QueryRequest(query=vq.dense, using=DENSE, filter=flt, limit=vq.limit, with_payload=True)
-        return m.QueryRequest(query=sparse, using=SPARSE, filter=flt, limit=vq.limit, with_payload=True)
+        return m.QueryRequest(query=sparse, using=SPARSE, filter=flt, limit=vq.limit, with_payload=True, params=idf)
 
     def query(self, vq: VectorQuery) -> list[IndexHit]:
         return self.query_many([vq])[0]
