@@ -1,0 +1,63 @@
+"""Extractive answers: the sentences of the passages that answer the question, quoted and cited.
+
+Real cross-encoder (the ms-marco MiniLM the product ships), real passages.
+"""
+
+from __future__ import annotations
+
+from inference.citations import parse_citations
+from inference.extractive import ExtractiveSettings, extract_answer, split_sentences
+from inference.prompting import Passage
+
+HANDBOOK = Passage(
+    n=1, title="Leave handbook", doc_id="d1",
+    text=("# Vacation\n\nPermanent employees receive 25 days of paid vacation per calendar year. "
+          "Up to five unused vacation days may be carried over to the next year. "
+          "Requests go to your manager at least two weeks ahead."),
+)
+BADGES = Passage(
+    n=2, title="Badge procedure", doc_id="d2",
+    text=("A lost visitor badge must be reported to reception on the same day. "
+          "Reception issues a replacement after checking the visitor's ID. The badge printer is on floor two."),
+)
+
+
+def test_sentences_are_split_where_a_reader_would_split_them():
+    text = "Dr. Smith arrived at 3.5 p.m. today. He left! \"Quoted.\" See e.g. the U.S. Army.\n- an item"
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Dr. Smith arrived at 3.5 p.m. today.", "He left!", "\"Quoted.\"", "See e.g. the U.S. Army.", "- an item",
+    ]
+
+
+def test_the_answer_quotes_the_sentence_that_holds_it_and_cites_its_passage(cross_encoder):
+    answer = extract_answer("How many vacation days do permanent employees get per year?",
+                            [BADGES, HANDBOOK], cross_encoder)
+    assert not answer.not_found
+    assert "25 days of paid vacation per calendar year [1]." in answer.text
+    assert "badge" not in answer.text.lower()  # the other passage's sentences do not answer this
+    parsed = parse_citations(answer.text, 2)
+    assert parsed.sentences and all(s.cited for s in parsed.sentences)  # every sentence carries its [n]
+    for picked in answer.picked:  # every word is the passage's own, at the span recorded
+        passage = {1: HANDBOOK, 2: BADGES}[picked.n]
+        assert passage.text[picked.start:picked.end] == picked.text
+
+
+def test_the_answer_reads_as_a_sentence_not_a_fragment(cross_encoder):
+    answer = extract_answer("What must I do if I lose my visitor badge?", [HANDBOOK, BADGES], cross_encoder)
+    first = answer.text.split(" [")[0]
+    assert first[0].isupper() and len(first.split()) >= 6
+    assert answer.text.startswith("A lost visitor badge must be reported to reception on the same day [2].")
+
+
+def test_a_question_the_passages_do_not_answer_gets_no_quote(cross_encoder):
+    answer = extract_answer("What is the capital of Peru?", [HANDBOOK, BADGES], cross_encoder)
+    assert answer.not_found and answer.text == "" and answer.candidates > 0
+
+
+def test_headings_and_fragments_are_never_quoted(cross_encoder):
+    answer = extract_answer("Vacation", [HANDBOOK], cross_encoder, ExtractiveSettings(min_score=0.0, max_sentences=3))
+    assert all(not s.text.startswith("#") and len(s.text.split()) >= 4 for s in answer.picked)
+
+
+def test_no_passages_means_no_answer(cross_encoder):
+    assert extract_answer("Anything?", [], cross_encoder).not_found
