@@ -25,7 +25,9 @@ from sqlalchemy import delete, select
 
 from app.answer_tables import AnswerPassage, AnswerRecord
 from app.services import Services
+from inference.answer_mode import AnswerMode, resolve_answer_mode
 from inference.budget import fit_prompt
+from inference.extractive import ExtractiveSettings, extract_answer
 from inference.citations import parse_citations
 from inference.prompting import NOT_FOUND_ANSWER, Passage
 from inference.rewrite import rewrite_followup
@@ -66,6 +68,7 @@ class AnswerResult:
     rewrite_method: str = "none"
     passages: list[Passage] = field(default_factory=list)  # what the model was shown
     passages_dropped: int = 0  # retrieved but over the token budget
+    mode: str = "generative"  # or "extractive": sentences quoted from the passages, no generator
     answer_id: int | None = None
     backend: str | None = None
     model: str | None = None
@@ -94,6 +97,7 @@ class AnswerResult:
             "finish_reason": self.finish_reason,
             "passages_shown": len(self.passages),
             "passages_dropped": self.passages_dropped,
+            "mode": self.mode,
             "timings_ms": self.timings_ms,
         }
 
@@ -133,10 +137,13 @@ def build_citations(verification: Verification, passages: list[Passage]) -> list
 
 
 class AnswerService:
-    def __init__(self, services: Services, generator=None, searcher=None, scorer=None) -> None:
+    def __init__(
+        self, services: Services, generator=None, searcher=None, scorer=None, mode: AnswerMode | None = None,
+    ) -> None:
         self.services = services
         self.settings = services.settings
         self._generator, self._searcher, self._scorer = generator, searcher, scorer
+        self.mode: AnswerMode = mode or resolve_answer_mode(self.settings)
 
     @property
     def generator(self):
@@ -164,7 +171,10 @@ class AnswerService:
         timings: dict[str, float] = {}
         history = (history or [])[-self.settings.answer_history_turns:] if self.settings.answer_history_turns else []
         if history:
-            rewrite = await rewrite_followup(self.generator, history, question, self.settings.answer_rewrite)
+            how = self.settings.answer_rewrite
+            if how == "model" and self.mode == "extractive":
+                how = "concat"  # no generator is loaded for extractive answers
+            rewrite = await rewrite_followup(self.generator if how == "model" else None, history, question, how)
         else:
             rewrite = await rewrite_followup(None, [], question)
         timings["rewrite"] = _ms(t0)
@@ -174,8 +184,15 @@ class AnswerService:
         hits = readable_hits(searcher.index, hits, acl_tokens)
         timings["search"] = _ms(t)
         result = AnswerResult(question, rewrite.query, NOT_FOUND_ANSWER, rewrite_method=rewrite.method,
-                              not_found=True, timings_ms=timings)
+                              not_found=True, timings_ms=timings, mode=self.mode)
         if not hits:
+            timings["total"] = _ms(t0)
+            yield "answer", self._store(result, user_id) if store else result
+            return
+        if self.mode == "extractive":
+            for event in self._extract(rewrite.query, [passage_from_hit(h, i + 1) for i, h in enumerate(hits)],
+                                       result):
+                yield event
             timings["total"] = _ms(t0)
             yield "answer", self._store(result, user_id) if store else result
             return
@@ -214,6 +231,28 @@ class AnswerService:
         result.completion_tokens, result.finish_reason = stats.completion_tokens, stats.finish_reason
         timings["total"] = _ms(t0)
         yield "answer", self._store(result, user_id) if store else result
+
+    def _extract(self, query: str, passages: list[Passage], result: "AnswerResult"):
+        """The extractive answer: quoted sentences, verified and cited like a generated one."""
+        t = time.perf_counter()
+        scorer = self.scorer
+        extracted = extract_answer(
+            query, passages, scorer, ExtractiveSettings(min_score=self.settings.answer_extractive_min_score)
+        )
+        result.timings_ms["extract"] = _ms(t)
+        result.backend, result.model, result.passages = "extractive", getattr(scorer, "model_id", None), passages
+        if extracted.not_found:
+            return  # "not found in the documents you can access": nothing scored well enough to quote
+        yield "token", extracted.text
+        t = time.perf_counter()
+        parsed = parse_citations(extracted.text, len(passages))
+        verification = verify_answer(parsed, passages, scorer, self.settings.answer_min_support)
+        result.timings_ms["verify"] = _ms(t)
+        result.answer, result.not_found = parsed.text, False
+        result.citations = build_citations(verification, passages)
+        result.support = verification.support
+        result.unsupported_sentences = verification.unsupported
+        result.sentences = [s.as_dict() for s in verification.sentences]
 
     async def answer(
         self, question: str, acl_tokens: list[str], user_id: int | None = None,

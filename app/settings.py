@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     )
     answer_rewrite: Literal["model", "concat", "off"] = "model"
     answer_history_turns: int = Field(default=6, ge=0, description="earlier messages kept for follow-ups")
+    answer_mode: Literal["auto", "generative", "extractive"] = Field(
+        default="auto",
+        description="extractive: quote the passage sentences that answer, no generator; generative: the model "
+                    "writes the answer; auto: extractive for a CPU-sized GGUF model or none, else generative",
+    )
+    answer_extractive_min_score: float = Field(
+        default=0.1, ge=0.0, le=1.0,
+        description="cross-encoder probability a sentence needs to be quoted; below it the answer is 'not found'",
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

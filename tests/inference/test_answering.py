@@ -64,7 +64,8 @@ def world(tmp_path_factory, models_dir, shared_encoder, shared_bm25, llama_gener
     docs.mkdir()
     for name, text in (("handbook.md", HANDBOOK), ("contractors.md", CONTRACTORS), ("salaries.md", SALARIES)):
         (docs / name).write_text(text)
-    settings = Settings(data_dir=root / "data", models_dir=models_dir, generator_max_tokens=48, answer_passages=3)
+    settings = Settings(data_dir=root / "data", models_dir=models_dir, generator_max_tokens=48, answer_passages=3,
+                        answer_mode="generative")
     services = build_services(settings)
     services.__dict__.update(encoder=shared_encoder, bm25=shared_bm25, generator=llama_generator,
                              cross_encoder=cross_encoder)
@@ -207,7 +208,7 @@ def test_cli_ask_json_prints_one_document_and_streams_to_stderr(world, models_di
     release_index(world)
     history = tmp_path / "conversation.json"
     env = {**os.environ, "INHOUSE_DATA_DIR": str(world["settings"].data_dir), "INHOUSE_MODELS_DIR": str(models_dir),
-           "INHOUSE_GENERATOR_MAX_TOKENS": "40", "INHOUSE_ANSWER_PASSAGES": "3"}
+           "INHOUSE_GENERATOR_MAX_TOKENS": "40", "INHOUSE_ANSWER_PASSAGES": "3", "INHOUSE_ANSWER_MODE": "generative"}
     proc = subprocess.run(
         [INHOUSE, "ask", "Can I work remotely?", "--as", "sofie", "--json",
          "--history-file", str(history)],
@@ -230,3 +231,60 @@ def test_cli_ask_names_an_unknown_user(world, models_dir):
     proc = subprocess.run([INHOUSE, "ask", "Hello?", "--as", "mallory"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "mallory" in proc.stderr and proc.stdout == ""
+
+
+# ---- extractive answers: quoted sentences, no generator --------------------------------------
+def extractive(world, question, user, generator=None):
+    return AnswerService(world["services"], generator=generator, mode="extractive").ask(question, user)
+
+
+def test_an_extractive_answer_quotes_the_sentence_that_holds_it_and_never_calls_the_model(
+        world, counting_generator):
+    result = extractive(world, "How many days of paid vacation do permanent employees get?", "sofie",
+                        counting_generator)
+    assert counting_generator.calls == 0
+    assert result.mode == "extractive" and result.backend == "extractive" and not result.not_found
+    assert "25 days of paid vacation per calendar year" in result.answer
+    assert [c.doc_id for c in result.citations][:1] == [world["ids"]["handbook"]]
+    assert all(c.support >= 0.5 for c in result.citations) and not result.unsupported_sentences
+    shape = result.as_dict()
+    assert shape["mode"] == "extractive" and {"answer", "citations", "support", "unsupported_sentences"} <= set(shape)
+    with world["services"].session() as s:
+        assert s.get(AnswerRecord, result.answer_id).answer == result.answer  # stored like a generated one
+
+
+def test_an_extractive_answer_never_quotes_a_document_the_user_may_not_read(world):
+    sofie = extractive(world, "What is the salary band for a Senior Engineer?", "sofie")
+    assert "820,000" not in sofie.answer
+    assert world["ids"]["salaries"] not in {c.doc_id for c in sofie.citations} | {p.doc_id for p in sofie.passages}
+    alice = extractive(world, "What is the salary band for a Senior Engineer?", "alice")
+    assert "820,000 to 960,000 NOK" in alice.answer  # HR may read it, and gets it quoted
+
+
+def test_an_extractive_answer_says_not_found_rather_than_quote_something_weak(world):
+    result = extractive(world, "Who won the football world cup in 1998?", "sofie")
+    assert result.not_found and result.answer == NOT_FOUND_ANSWER and result.citations == []
+
+
+def test_auto_mode_quotes_on_a_cpu_sized_model_and_lets_a_server_write(make_settings, tmp_path):
+    from inference.answer_mode import resolve_answer_mode
+
+    assert resolve_answer_mode(make_settings()) == "extractive"  # SmolLM2-135M, 98 MB
+    assert resolve_answer_mode(make_settings(openai_url="http://llm:8000/v1")) == "generative"
+    assert resolve_answer_mode(make_settings(generator_model=str(tmp_path / "none.gguf"))) == "extractive"
+    assert resolve_answer_mode(make_settings(answer_mode="generative")) == "generative"  # asked for explicitly
+    big = tmp_path / "big.gguf"
+    with big.open("wb") as fh:
+        fh.truncate(2 << 30)  # a sparse 2 GiB file: a model too big to be a CPU stand-in
+    assert resolve_answer_mode(make_settings(generator_model=str(big))) == "generative"
+
+
+def test_cli_ask_answers_extractively_by_default(world, models_dir):
+    release_index(world)
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(world["settings"].data_dir), "INHOUSE_MODELS_DIR": str(models_dir)}
+    proc = subprocess.run([INHOUSE, "ask", "What must employees do to request vacation?", "--as", "sofie", "--json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["mode"] == "extractive" and payload["backend"] == "extractive"
+    assert payload["citations"] and payload["answer"].endswith(("].", "]!", "]?"))

@@ -120,7 +120,7 @@ def test_an_ingestion_running_beside_a_crashing_answer_finishes(make_services, l
 
 def test_the_cli_reports_a_crashed_model_and_exits_cleanly(tmp_path, models_dir):
     env = {**os.environ, "INHOUSE_DATA_DIR": str(tmp_path / "data"), "INHOUSE_MODELS_DIR": str(models_dir),
-           "INHOUSE_GENERATOR_MAX_TOKENS": "200", "PYTHONWARNINGS": "ignore"}
+           "INHOUSE_GENERATOR_MAX_TOKENS": "200", "INHOUSE_ANSWER_MODE": "generative", "PYTHONWARNINGS": "ignore"}
     policy = tmp_path / "badges.md"
     policy.write_text("# Badges\n\nA lost visitor badge must be reported to reception the same day. "
                       "Reception issues a replacement badge after checking the visitor's ID.\n")
