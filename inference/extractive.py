@@ -24,7 +24,8 @@ from typing import Protocol, Sequence
 from inference.prompting import Passage
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) before whitespace and an
-# upper-case letter, digit or quote, or at a line break; "e.g. the", "U.S. Army" and "3.5" stay whole.
+# upper-case letter, digit or quote, or at a line break (table rows, list items and CSV records
+# are lines of their own); "e.g. the", "U.S. Army" and "3.5" stay whole.
 _BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[A-Z0-9\"'(\[])|\n+")
 _ABBREVIATION = re.compile(r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|No|vs|etc|e\.g|i\.e|approx|Inc|Ltd|Co|Jr|Sr)\.)$")
 MIN_WORDS = 4
@@ -37,12 +38,12 @@ class PairScorer(Protocol):
 
 @dataclass(frozen=True)
 class ExtractiveSettings:
-    """Chosen on SQuAD dev's first half and the sample questions (docs/inference.md, extractive)."""
+    """Chosen on 100 SQuAD dev questions and the sample questions (docs/inference.md, "Extractive answers")."""
 
-    min_score: float = 0.5  # probability a sentence needs to be quoted at all
-    second_ratio: float = 0.9  # a second sentence is added when it scores at least this share of the first
+    min_score: float = 0.1  # probability a sentence needs to be quoted at all
+    second_ratio: float = 0.5  # a second sentence is added when it scores at least this share of the first
     max_sentences: int = 2
-    rank_weight: float = 0.0  # bonus (in logits) for sentences of better-ranked passages
+    rank_weight: float = 0.5  # logits taken off per place a sentence's passage is below the first
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[SentenceSpan]:
     for p in passages:
         for start, end in split_sentences(p.text):
             text = p.text[start:end]
+            if start == 0 and text[:1].islower():
+                continue  # chunks overlap, so one may begin in the middle of a sentence: no answer there
             if len(re.findall(r"\w+", text)) >= MIN_WORDS and len(text) <= MAX_CHARS and not text.startswith("#"):
                 found.append(SentenceSpan(p.n, text, start, end))
     return found

@@ -61,3 +61,10 @@ def test_headings_and_fragments_are_never_quoted(cross_encoder):
 
 def test_no_passages_means_no_answer(cross_encoder):
     assert extract_answer("Anything?", [], cross_encoder).not_found
+
+
+def test_a_chunk_that_starts_mid_sentence_is_not_quoted_from_there(cross_encoder):
+    text = "ees must book flights early. Flights must be booked at least 21 days before departure."
+    answer = extract_answer("How early must employees book flights?", [Passage(n=1, text=text, title="Travel")],
+                            cross_encoder, ExtractiveSettings(min_score=0.0, max_sentences=3, second_ratio=0.0))
+    assert [s.text for s in answer.picked] == ["Flights must be booked at least 21 days before departure."]
