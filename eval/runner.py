@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from app.progress import Progress, no_progress
+from eval.progress import Progress, no_progress
 from eval.beir import BeirDataset
 from eval.metrics import answer_recall, doc_ranking, score
 from retrieval.profile import SearchProfile
 from retrieval.schema import PUBLIC_TOKEN
+from retrieval.search import HybridSearcher
+
+# A fresh searcher over the collection under test, searching with this profile.
+SearcherFactory = Callable[[SearchProfile], HybridSearcher]
 
 CHUNKS_PER_DOC = 2  # chunk hits fetched per document ranked: documents often have several
 WARM_UP_QUERY = "warm-up query that loads the models"
@@ -58,7 +62,7 @@ class MemoScorer:
         return np.array([self.cache[p] for p in pairs], dtype=np.float32)
 
 
-def _memoised(searcher) -> MemoScorer | None:
+def _memoised(searcher: HybridSearcher) -> MemoScorer | None:
     """Give the searcher a memoising cross-encoder (loaded on first use); returns a handle to reset it."""
     if searcher.cross_encoder is None:
         return None
@@ -82,7 +86,7 @@ def profile_for(mode: str, stored: SearchProfile) -> SearchProfile:
 
 
 def run_mode(
-    searcher, dataset: BeirDataset, profile: SearchProfile, ks: Sequence[int], qids: Sequence[str] | None = None,
+    searcher: HybridSearcher, dataset: BeirDataset, profile: SearchProfile, ks: Sequence[int], qids: Sequence[str] | None = None,
     acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), progress: Progress = no_progress, label: str | None = None,
 ) -> ModeResult:
     qids = list(qids if qids is not None else dataset.queries)
@@ -119,7 +123,7 @@ def run_mode(
 
 
 def run_modes(
-    services, index, dataset: BeirDataset, modes: Sequence[str], ks: Sequence[int],
+    make_searcher: SearcherFactory, dataset: BeirDataset, modes: Sequence[str], ks: Sequence[int],
     qids: Sequence[str] | None = None, acl_tokens: Sequence[str] = (PUBLIC_TOKEN,),
     stored: SearchProfile | None = None, extra: dict[str, SearchProfile] | None = None,
     progress: Progress = no_progress,
@@ -133,6 +137,6 @@ def run_modes(
         if same is not None:  # the same profile searches the same way: measured once, reported under both names
             results.append(replace(same, mode=label))
             continue
-        searcher = services.searcher_for(index, profile)
+        searcher = make_searcher(profile)
         results.append(run_mode(searcher, dataset, profile, ks, qids, acl_tokens, progress, label))
     return results

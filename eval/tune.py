@@ -30,17 +30,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from app.progress import Progress, no_progress
+from eval.progress import Progress, no_progress
 from eval.beir import BeirDataset
 from eval.metrics import doc_ranking, score, significance
-from eval.runner import MemoScorer, ModeResult, run_modes
+from eval.runner import MemoScorer, ModeResult, SearcherFactory, run_modes
 from retrieval.profile import SearchProfile
+from retrieval.rerank import PairScorer
 from retrieval.schema import PUBLIC_TOKEN, IndexFilter
-from retrieval.search import Candidates
+from retrieval.search import Candidates, HybridSearcher
 
 TUNE_K = 20  # chunk hits per replayed search: enough for ten distinct documents
 FIXED_MODES = ("dense", "sparse", "hybrid", "hybrid+rerank")
@@ -140,7 +141,7 @@ def _truncate(c: Candidates, depth: int) -> Candidates:
     return Candidates(dense=c.dense[:depth], sparse=c.sparse[:depth])
 
 
-def replay(searcher, dataset: BeirDataset, cands: dict[str, Candidates], profile: SearchProfile) -> dict[str, dict]:
+def replay(searcher: HybridSearcher, dataset: BeirDataset, cands: dict[str, Candidates], profile: SearchProfile) -> dict[str, dict]:
     """Document rankings of ``profile`` over cached candidates: fusion, re-ranking and shaping as in search."""
     depth = max(profile.candidates, searcher.depth(TUNE_K, profile))
     rankings = {}
@@ -182,7 +183,7 @@ def _pick(trials: list[Trial], tolerance: float) -> Trial:
 
 
 def collect_candidates(
-    searcher, dataset: BeirDataset, qids: Sequence[str], acl_tokens: Sequence[str], depth: int,
+    searcher: HybridSearcher, dataset: BeirDataset, qids: Sequence[str], acl_tokens: Sequence[str], depth: int,
     progress: Progress = no_progress,
 ) -> dict[str, Candidates]:
     profile = SearchProfile(mode="hybrid", fusion="weighted", candidates=depth)
@@ -195,7 +196,8 @@ def collect_candidates(
 
 
 def tune(
-    services, index, collection: str, dataset: BeirDataset, grid: TuneGrid = TuneGrid(),
+    make_searcher: SearcherFactory, cross_encoder: Callable[[], PairScorer], collection: str, dataset: BeirDataset,
+    grid: TuneGrid = TuneGrid(),
     acl_tokens: Sequence[str] = (PUBLIC_TOKEN,), ks: Sequence[int] = (1, 3, 5, 10, 100),
     progress: Progress = no_progress,
 ) -> TuneResult:
@@ -203,8 +205,8 @@ def tune(
     if not tune_qids or not held_qids:
         raise ValueError("tuning needs at least two judged queries (one to tune on, one to report on)")
     base = SearchProfile()
-    memo = MemoScorer(services.cross_encoder) if grid.rerank_depths else None
-    searcher = services.searcher_for(index, base)
+    memo = MemoScorer(cross_encoder()) if grid.rerank_depths else None
+    searcher = make_searcher(base)
     if memo is not None:
         searcher.cross_encoder = lambda: memo
     qrels = {q: dataset.qrels[q] for q in tune_qids}
@@ -262,7 +264,7 @@ def tune(
             tune_half["tuned"] = tune_half[best_mode]
     guard["kept"] = "fixed mode" if chosen == best_fixed else "tuned profile"
     held = run_modes(
-        services, index, dataset, FIXED_MODES, ks, held_qids, acl_tokens, extra={"tuned": chosen}, progress=progress,
+        make_searcher, dataset, FIXED_MODES, ks, held_qids, acl_tokens, extra={"tuned": chosen}, progress=progress,
     )
     return TuneResult(collection, chosen, tune_qids, held_qids, trials, rerank_trials, p_value, held, tune_half,
                       guard=guard)

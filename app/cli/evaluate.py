@@ -34,7 +34,7 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
     corpus, or, with --collection, an existing collection searched as --as USER."""
     from app.directory import acl_tokens, get_user
     from eval.beir import load_beir
-    from eval.collection import check_embed_model, ensure_collection
+    from app.evaluation.collections import check_embed_model, ensure_collection
     from retrieval.schema import PUBLIC_TOKEN
 
     with cli_errors():
@@ -76,7 +76,7 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
 
 def _stored_results(runs: list[str]) -> list:
     """The stored results `compare` and `plot` name (RUN or RUN:MODE), or a message and exit 1."""
-    from eval.store import RunNotFound, load_results
+    from app.evaluation.runs import RunNotFound, load_results
 
     with services_ctx() as services:
         try:
@@ -99,7 +99,7 @@ def eval_run(
 ) -> None:
     """Run every query through the real search path in each mode; score with ranx; store the run."""
     from eval.runner import run_modes
-    from eval.store import save_run
+    from app.evaluation.runs import save_run
     from retrieval.profile import MODES
 
     mode_list = split_csv(modes)
@@ -109,7 +109,8 @@ def eval_run(
     k_list = parse_ks(ks)
     with services_ctx() as services, progress_bar() as bars:
         with eval_target(services, dataset_dir, limit, collection, as_user, bars) as (ds, name, index, tokens, progress):
-            results = run_modes(services, index, ds, mode_list, k_list, acl_tokens=tokens,
+            results = run_modes(lambda profile: services.searcher_for(index, profile), ds, mode_list, k_list,
+                                acl_tokens=tokens,
                                 stored=services.search_profile(name), progress=progress)
             run_id = save_run(services, ds, name, results, k_list, list(ds.queries), note=note)
     payload = {
@@ -178,14 +179,15 @@ def eval_tune(
     """Choose fusion, weights, candidate counts and re-ranking on half the queries; report on the other half."""
     from dataclasses import replace
 
-    from eval.store import save_run
+    from app.evaluation.runs import save_run
     from eval.tune import FIXED_MODES, TuneGrid, describe, tune
 
     grid = replace(TuneGrid(), rerank_depths=()) if no_rerank else TuneGrid()
     with services_ctx() as services, progress_bar() as bars:
         with eval_target(services, dataset_dir, limit, collection, as_user, bars) as (ds, name, index, tokens, progress):
             try:
-                result = tune(services, index, name, ds, grid, acl_tokens=tokens, progress=progress)
+                result = tune(lambda profile: services.searcher_for(index, profile), lambda: services.cross_encoder,
+                              name, ds, grid, acl_tokens=tokens, progress=progress)
             except ValueError as exc:
                 fail(str(exc))
             result.run_id = save_run(
@@ -212,7 +214,7 @@ def eval_tune(
 @eval_app.command("list")
 def eval_list(limit: int = typer.Option(50, "--limit"), as_json: bool = JsonOpt) -> None:
     """Stored runs, newest first."""
-    from eval.store import list_runs
+    from app.evaluation.runs import list_runs
 
     with services_ctx() as services:
         runs = list_runs(services, limit)
@@ -270,13 +272,20 @@ def eval_answers(
     as_user: Optional[str] = typer.Option(
         None, "--as", help="ask as this user (answers are then stored); default: public documents only"
     ),
+    mode: str = typer.Option(
+        "auto", "--mode", help="auto (the answer_mode setting), generative, extractive, or both side by side"
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer recall, citation precision and unsupported-sentence share on a QA set."""
-    from app.answer_eval import run_answer_eval
+    from app.evaluation.answers import run_answer_eval
 
     if not dataset_dir.is_dir():
         fail(f"no such folder: {dataset_dir}")
+    if mode not in ("auto", "generative", "extractive", "both"):
+        fail(f"unknown mode {mode!r}: auto, generative, extractive or both")
+    modes = ["extractive", "generative"] if mode == "both" else [None if mode == "auto" else mode]
+    reports = []
     with services_ctx() as services, progress_bar() as bars:
         task = bars.add_task("load", total=None)
 
@@ -284,10 +293,14 @@ def eval_answers(
             bars.update(task, completed=done, total=total, description=stage)
 
         with cli_errors():
-            report = run_answer_eval(services, dataset_dir, limit, as_user, on_progress)
+            for one in modes:
+                reports.append(run_answer_eval(services, dataset_dir, limit, as_user, on_progress, one))
     if as_json:
-        emit_json({**report.summary(), "per_question": [o.__dict__ for o in report.outcomes]})
+        docs = [{**r.summary(), "per_question": [o.__dict__ for o in r.outcomes]} for r in reports]
+        emit_json(docs[0] if len(docs) == 1 else {"modes": {r.backend if r.backend == "extractive" else "generative": d
+                                                             for r, d in zip(reports, docs)}})
         return
-    summary = report.summary()
-    table(f"answer quality: {report.dataset} ({report.questions} questions)", ["metric", "value"],
-          [(k, v) for k, v in summary.items() if k not in ("dataset",)])
+    summaries = [r.summary() for r in reports]
+    table(f"answer quality: {reports[0].dataset} ({reports[0].questions} questions)",
+          ["metric", *[s.get("backend") or "?" for s in summaries]],
+          [(k, *[s[k] for s in summaries]) for k in summaries[0] if k not in ("dataset",)])

@@ -1,6 +1,6 @@
 """Answer quality on a question-answering set with gold answers (BEIR folder + answers.jsonl).
 
-The corpus is indexed once into its own collection (``eval.collection``, the
+The corpus is indexed once into its own collection (``app.evaluation.collections``, the
 same chunking and encoders as uploads, cached by content), then every question
 goes through the same ``AnswerService`` path as ``inhouse ask``. Reported:
 
@@ -17,29 +17,20 @@ goes through the same ``AnswerService`` path as ``inhouse ask``. Reported:
 from __future__ import annotations
 
 import asyncio
-import re
 import statistics
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.answering import AnswerResult, AnswerService
 from app.progress import Progress, no_progress
 from app.services import Services
-
-
-
-def normalise(text: str) -> str:
-    """SQuAD's answer normalisation."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
+from eval.metrics import normalise_answer
 
 
 def contains_any(text: str, golds: list[str]) -> bool:
-    norm = f" {normalise(text)} "
-    return any(f" {normalise(g)} " in norm for g in golds if normalise(g))
+    """A gold answer appears in the text as whole words, after SQuAD's normalisation."""
+    norm = f" {normalise_answer(text)} "
+    return any(f" {normalise_answer(g)} " in norm for g in golds if normalise_answer(g))
 
 
 @dataclass
@@ -126,11 +117,12 @@ def summarise(dataset: str, collection: str, outcomes: list[QuestionOutcome], mo
 
 def run_answer_eval(
     services: Services, dataset_dir: Path, limit: int | None = None, as_user: str | None = None,
-    progress: Progress = no_progress,
+    progress: Progress = no_progress, mode: str | None = None,
 ) -> AnswerEvalReport:
+    """``mode``: "generative" or "extractive"; None follows the ``answer_mode`` setting."""
     from app.directory import acl_tokens, get_user
     from eval.beir import DatasetError, load_beir
-    from eval.collection import ensure_collection
+    from app.evaluation.collections import ensure_collection
     from retrieval.schema import PUBLIC_TOKEN
 
     dataset = load_beir(dataset_dir, limit=limit)
@@ -145,7 +137,7 @@ def run_answer_eval(
     index = services.open_index(built.name)
     try:
         searcher = services.searcher_for(index, services.search_profile(built.name))
-        service = AnswerService(services, searcher=searcher)
+        service = AnswerService(services, searcher=searcher, mode=mode)
         ids = [q for q in dataset.query_ids if dataset.answers.get(q)]
 
         async def run_all() -> list[QuestionOutcome]:  # one event loop: the vLLM engine lives on it
@@ -160,5 +152,8 @@ def run_answer_eval(
         outcomes = asyncio.run(run_all())
     finally:
         index.close()
-    gen = services.__dict__.get("generator")
-    return summarise(dataset.name, built.name, outcomes, getattr(gen, "model_id", None), getattr(gen, "backend", None))
+    if service.mode == "extractive":  # quoted by the cross-encoder; the generator was never loaded
+        model, backend = getattr(service.scorer, "model_id", None), "extractive"
+    else:
+        model, backend = getattr(service.generator, "model_id", None), getattr(service.generator, "backend", None)
+    return summarise(dataset.name, built.name, outcomes, model, backend)

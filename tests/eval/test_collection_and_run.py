@@ -6,9 +6,9 @@ import pytest
 
 from app.eval_tables import EvalRun
 from eval.beir import load_beir
-from eval.collection import ensure_collection
+from app.evaluation.collections import ensure_collection
+from app.evaluation.runs import git_commit, load_results, save_run
 from eval.runner import run_modes
-from eval.store import git_commit, load_results, save_run
 from ingest.sparse import Bm25Encoder
 
 
@@ -76,8 +76,8 @@ def test_every_mode_finds_the_judged_documents(built):
     services.__dict__["cross_encoder"] = services.cross_encoder  # real model, loaded once
     index = services.open_index(info.name)
     try:
-        results = {r.mode: r for r in run_modes(services, index, ds, ["dense", "sparse", "hybrid", "hybrid+rerank"],
-                                               [1, 3, 10])}
+        modes = ["dense", "sparse", "hybrid", "hybrid+rerank"]
+        results = {r.mode: r for r in run_modes(lambda p: services.searcher_for(index, p), ds, modes, [1, 3, 10])}
     finally:
         index.close()
     for mode, r in results.items():
@@ -95,7 +95,7 @@ def test_runs_are_stored_with_their_provenance(built):
     services, ds, info = built
     index = services.open_index(info.name)
     try:
-        results = run_modes(services, index, ds, ["sparse", "dense"], [1, 10])
+        results = run_modes(lambda p: services.searcher_for(index, p), ds, ["sparse", "dense"], [1, 10])
     finally:
         index.close()
     run_id = save_run(services, ds, info.name, results, [1, 10], list(ds.queries), note="test")

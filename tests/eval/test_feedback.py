@@ -93,5 +93,6 @@ def test_export_feedback_round_trips_through_the_beir_loader_and_the_runner(org,
     assert "sixteen weeks" in ds.corpus[docs["leave.txt"]].text
     with services.session() as session:
         tokens = acl_tokens(session, get_user(session, "alice"))  # eval on own data reads as a user
-    [result] = run_modes(services, services.index, ds, ["hybrid"], [1, 10], acl_tokens=tokens)
+    [result] = run_modes(lambda p: services.searcher_for(services.index, p), ds, ["hybrid"], [1, 10],
+                         acl_tokens=tokens)
     assert result.metrics["recall@10"] == 1.0

@@ -12,6 +12,7 @@ from app.tables import IndexCollection
 from eval.beir import BeirDataset
 from retrieval.profile import SearchProfile
 from eval.tune import MemoScorer, TuneGrid, split_queries, tune
+from retrieval.search import HybridSearcher
 from tests.retrieval.worlds import VOCAB, Doc, HashEncoder, ScriptedCrossEncoder, write_docs
 
 SMALL_GRID = TuneGrid(candidates=(20, 40), alphas=(0.3, 0.5, 0.7), rrf_ks=(60,), rrf_alphas=(0.5,),
@@ -69,10 +70,16 @@ def _judge(dataset, helpful: bool):
     return ScriptedCrossEncoder(rule)
 
 
+def judged_by(services, index, judge):
+    """Searchers over the noisy world whose re-ranker is the scripted judge."""
+    return lambda profile: HybridSearcher(index, services.encoder, services.bm25, cross_encoder=lambda: judge,
+                                          profile=profile)
+
+
 def test_re_ranking_is_switched_on_when_it_helps(noisy_world):
     services, index, dataset = noisy_world
-    services.__dict__["cross_encoder"] = _judge(dataset, helpful=True)
-    result = tune(services, index, "noisy", dataset, SMALL_GRID, ks=[1, 10])
+    judge = _judge(dataset, helpful=True)
+    result = tune(judged_by(services, index, judge), lambda: judge, "noisy", dataset, SMALL_GRID, ks=[1, 10])
     assert result.chosen.rerank, result.as_dict()
     assert result.rerank_p_value < 0.05
     held = {r.mode: r.metrics["ndcg@10"] for r in result.held_out}
@@ -83,8 +90,8 @@ def test_re_ranking_is_switched_on_when_it_helps(noisy_world):
 
 def test_re_ranking_stays_off_when_it_hurts(noisy_world):
     services, index, dataset = noisy_world
-    services.__dict__["cross_encoder"] = _judge(dataset, helpful=False)
-    result = tune(services, index, "noisy", dataset, SMALL_GRID, ks=[1, 10])
+    judge = _judge(dataset, helpful=False)
+    result = tune(judged_by(services, index, judge), lambda: judge, "noisy", dataset, SMALL_GRID, ks=[1, 10])
     assert not result.chosen.rerank
     assert result.rerank_trials and all(t.profile.rerank for t in result.rerank_trials)
     report = result.as_dict()
@@ -97,7 +104,8 @@ def test_without_significant_evidence_the_best_fixed_mode_is_kept(noisy_world):
     services, index, dataset = noisy_world
     rng = random.Random(3)
     dataset.qrels = {q: {f"doc{rng.randrange(60):02d}": 1} for q in dataset.qrels}  # judgments unrelated to queries
-    result = tune(services, index, "noisy", dataset, replace(SMALL_GRID, rerank_depths=()), ks=[10])
+    result = tune(lambda profile: services.searcher_for(index, profile), lambda: services.cross_encoder, "noisy",
+                  dataset, replace(SMALL_GRID, rerank_depths=()), ks=[10])
     guard = result.as_dict()["against_best_fixed_mode"]
     assert guard["kept"] == "fixed mode", guard
     assert result.chosen == SearchProfile.for_mode(guard["best_fixed_mode"])

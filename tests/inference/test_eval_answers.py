@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.answer_eval import QuestionOutcome, contains_any, normalise, run_answer_eval, summarise
 from app.answering import AnswerResult, Citation
+from app.evaluation.answers import QuestionOutcome, contains_any, run_answer_eval, summarise
+from eval.metrics import normalise_answer
 from inference.prompting import Passage
 
 
 def test_normalisation_is_squads():
-    assert normalise("The  Denver Broncos!") == "denver broncos"
+    assert normalise_answer("The  Denver Broncos!") == "denver broncos"
     assert contains_any("It was won by the Denver Broncos in 2016.", ["Denver Broncos"])
     assert not contains_any("Denverite Broncosaurus", ["Denver Broncos"])  # whole words only
     assert not contains_any("anything", ["", "  "])
@@ -60,7 +61,7 @@ def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_service
         {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
         {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
     )
-    services = make_services(generator_max_tokens=24, answer_passages=2)
+    services = make_services(generator_max_tokens=24, answer_passages=2, answer_mode="generative")
     services.__dict__.update(generator=llama_generator, cross_encoder=cross_encoder)
     report = run_answer_eval(services, folder, limit=2)
     assert report.questions == 2 and [o.id for o in report.outcomes] == ["q1", "q2"]
@@ -79,3 +80,24 @@ def test_a_folder_without_gold_answers_is_refused(tmp_path, make_services):
     folder = write_beir(tmp_path / "no-answers", [CorpusDoc("a", "A", "text")], {"q": "text?"}, {"q": {"a": 1}})
     with pytest.raises(DatasetError, match="answers.jsonl"):
         run_answer_eval(make_services(), folder)
+
+
+def test_extractive_answers_are_measured_through_the_same_harness(tmp_path, make_services, cross_encoder):
+    from eval.beir import CorpusDoc, write_beir
+
+    folder = write_beir(
+        tmp_path / "tiny-qa",
+        [CorpusDoc("0-0", "Badges", "Visitor badges are blue and must be worn at all times. Employee badges are green."),
+         CorpusDoc("0-1", "Parking", "Parking in the Gdansk office costs 10 PLN per day for every employee."),
+         CorpusDoc("0-2", "Canteen", "The canteen serves a warm lunch from 11:30 to 13:30 on working days.")],
+        {"q1": "What colour are visitor badges?", "q2": "How much does parking cost in the Gdansk office?",
+         "q3": "When does the canteen serve lunch?"},
+        {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
+        {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
+    )
+    services = make_services(answer_passages=2)
+    services.__dict__.update(cross_encoder=cross_encoder)
+    report = run_answer_eval(services, folder, mode="extractive")
+    assert report.backend == "extractive" and "generator" not in services.__dict__  # no model was loaded
+    assert report.answer_recall == 1.0 and report.citation_precision == 1.0  # each quote holds its gold answer
+    assert report.unsupported_share == 0.0 and report.not_found_rate == 0.0

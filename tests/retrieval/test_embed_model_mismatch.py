@@ -6,7 +6,7 @@ import pytest
 
 from app.services import EmbedModelMismatchError
 from app.tables import IndexCollection
-from eval.collection import check_embed_model
+from app.evaluation.collections import check_embed_model
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Stored runs: what was measured, on what, with which code, models and settings."""
+"""Stored runs: what was measured, on what, with which code, models and settings.
+
+``eval.runner`` and ``eval.tune`` measure; this module keeps what they measured
+(``eval_runs``, ``eval_results``) so that `inhouse eval compare|plot|list` can
+read it back later without the data set at hand.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,17 @@ from typing import Sequence
 
 from sqlalchemy import select
 
+from app.errors import NotFound
 from app.eval_tables import EvalResult, EvalRun
+from app.services import Services
 from eval.beir import BeirDataset
 from eval.runner import ModeResult
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
-class RunNotFound(LookupError):
-    pass
+class RunNotFound(NotFound):
+    code = "run_not_found"
 
 
 def git_commit(repo: Path = REPO) -> str | None:
@@ -32,7 +39,7 @@ def git_commit(repo: Path = REPO) -> str | None:
     return f"{head}+dirty" if dirty.returncode == 1 else head
 
 
-def settings_snapshot(services) -> dict:
+def settings_snapshot(services: Services) -> dict:
     s = services.settings
     keys = (
         "index_backend", "embed_model", "embed_backend", "embed_max_tokens", "chunk_size", "chunk_overlap",
@@ -41,7 +48,7 @@ def settings_snapshot(services) -> dict:
     return {k: getattr(s, k) for k in keys if hasattr(s, k)}
 
 
-def model_ids(services) -> dict:
+def model_ids(services: Services) -> dict:
     s = services.settings
     return {
         "embed": s.embed_model_path.name,
@@ -51,7 +58,7 @@ def model_ids(services) -> dict:
 
 
 def save_run(
-    services, dataset: BeirDataset, collection: str, results: Sequence[ModeResult], ks: Sequence[int],
+    services: Services, dataset: BeirDataset, collection: str, results: Sequence[ModeResult], ks: Sequence[int],
     qids: Sequence[str], kind: str = "run", note: str | None = None, extra_settings: dict | None = None,
 ) -> int:
     with services.session() as session:
@@ -87,7 +94,7 @@ class StoredResult:
     dataset_hash: str
 
 
-def load_results(services, refs: Sequence[str]) -> list[StoredResult]:
+def load_results(services: Services, refs: Sequence[str]) -> list[StoredResult]:
     """``RUN`` (all its modes) or ``RUN:MODE``, in the order given."""
     out: list[StoredResult] = []
     with services.session() as session:
@@ -111,7 +118,7 @@ def load_results(services, refs: Sequence[str]) -> list[StoredResult]:
     return out
 
 
-def list_runs(services, limit: int = 50) -> list[dict]:
+def list_runs(services: Services, limit: int = 50) -> list[dict]:
     with services.session() as session:
         runs = session.scalars(select(EvalRun).order_by(EvalRun.id.desc()).limit(limit)).all()
         return [
