@@ -41,7 +41,7 @@ def migrate(engine: Engine) -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")  # feature branches of the schema may each add a head
+        command.upgrade(cfg, "head")  # one linear history (0004 joined the two early branches)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -56,6 +56,34 @@ def test_migrations_build_the_schema_on_sqlite_and_are_idempotent(tmp_path):
     assert TABLES <= set(inspect(engine).get_table_names())
 
 
+def test_the_migration_history_has_one_head():
+    from alembic.script import ScriptDirectory
+
+    from app.db import MIGRATIONS_DIR, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == ["0004"], MIGRATIONS_DIR
+
+
+def test_a_database_made_with_the_two_old_heads_upgrades_and_keeps_its_rows(tmp_path):
+    """What every data directory made before the history was joined holds: 0002 and 0003 applied."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        command.upgrade(cfg, "0003")
+        conn.execute(text("INSERT INTO users (id, name, role, created_at) VALUES (1, 'alice', 'owner', '2026-12-01 00:00:00')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))] == ["0004"]
+        assert conn.execute(text("SELECT name FROM users")).scalar() == "alice"
+
+
 def _postgres_binaries() -> Path | None:
     for candidate in [*sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True), Path("/usr/local/bin")]:
         if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
