@@ -38,6 +38,16 @@ class UserView:
         return {"id": self.id, "name": self.name, "role": self.role, "groups": self.groups}
 
 
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    name: str
+    members: list[str]
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "members": self.members}
+
+
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
@@ -54,6 +64,10 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def view(user: User) -> UserView:
     return UserView(user.id, user.name, user.role, sorted(g.name for g in user.groups))
+
+
+def group_view(group: Group) -> GroupView:
+    return GroupView(group.id, group.name, sorted(u.name for u in group.members))
 
 
 def get_user(session: Session, name: str) -> User:

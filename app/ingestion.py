@@ -167,7 +167,7 @@ class IngestService:
         from app.tables import IndexCollection
 
         self.services.index.drop()
-        self.services.__dict__.pop("index", None)
+        self.services.close_index()  # the next use opens (and creates) the collection afresh
         with self.services.session() as session:
             row = session.get(IndexCollection, self.settings.collection)
             if row is not None:

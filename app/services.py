@@ -2,14 +2,16 @@
 
 The CLI and (later) the web app both call ``build_services(settings)``; tests
 build their own with a temporary data directory. Models and the index open on
-first use, so `inhouse users list` never loads an encoder.
+first use, so `inhouse users list` never loads an encoder. A caller that
+already holds a part (a test's shared encoder, a scripted re-ranker, a
+generator in a child process) hands it to the constructor; nothing replaces a
+part after construction.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import cached_property
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy.orm import Session
 
@@ -18,14 +20,30 @@ from app.errors import Conflict, NotFound
 from app.settings import Settings
 from app.tables import IndexCollection
 
+if TYPE_CHECKING:
+    from inference.types import Generator
+    from ingest.encoders import DenseEncoder
+    from ingest.sparse import Bm25Encoder
+    from retrieval.index import VectorIndex
+    from retrieval.profile import SearchProfile
+    from retrieval.rerank import PairScorer
+    from retrieval.search import HybridSearcher
+
 
 class EmbedModelMismatchError(Conflict):
     code = "embed_model_mismatch"
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, encoder: "DenseEncoder | None" = None, bm25: "Bm25Encoder | None" = None,
+        index: "VectorIndex | None" = None, cross_encoder: "PairScorer | None" = None,
+        generator: "Generator | None" = None,
+    ) -> None:
         self.settings = settings
+        self._encoder, self._bm25, self._index = encoder, bm25, index
+        self._cross_encoder, self._generator = cross_encoder, generator
+        self._searcher: HybridSearcher | None = None
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         assert settings.database_url is not None
         self.engine = make_engine(settings.database_url)
@@ -37,20 +55,25 @@ class Services:
         with self.sessions() as session, session.begin():
             yield session
 
-    @cached_property
-    def encoder(self):
-        from ingest.encoders import load_encoder
+    @property
+    def encoder(self) -> "DenseEncoder":
+        if self._encoder is None:
+            from ingest.encoders import load_encoder
 
-        s = self.settings
-        return load_encoder(s.embed_model_path, s.embed_backend, s.embed_batch_size, s.embed_max_tokens)
+            s = self.settings
+            self._encoder = load_encoder(s.embed_model_path, s.embed_backend, s.embed_batch_size, s.embed_max_tokens)
+        return self._encoder
 
-    @cached_property
-    def bm25(self):
-        from ingest.sparse import Bm25Encoder
+    @property
+    def bm25(self) -> "Bm25Encoder":
+        if self._bm25 is None:
+            from ingest.sparse import Bm25Encoder
 
-        return Bm25Encoder(language=self.settings.bm25_language)
+            self._bm25 = Bm25Encoder(language=self.settings.bm25_language)
+        return self._bm25
 
-    def open_index(self, collection: str | None = None):
+    def open_index(self, collection: str | None = None) -> "VectorIndex":
+        """A new handle on a collection (default: the main one); the caller closes it."""
         from retrieval.edge_index import EdgeIndex
         from retrieval.server_index import ServerIndex
 
@@ -62,9 +85,22 @@ class Services:
             return ServerIndex(name, url=s.qdrant_url, api_key=s.qdrant_api_key)
         return ServerIndex(name, path=s.data_dir / "qdrant-local")
 
-    @cached_property
-    def index(self):
-        return self.open_index()
+    @property
+    def index(self) -> "VectorIndex":
+        """The main collection, opened once and closed by ``close``."""
+        if self._index is None:
+            self._index = self.open_index()
+        return self._index
+
+    def close_index(self) -> None:
+        """Close the main collection and forget it (and its searcher); the next use opens it again.
+
+        Qdrant Edge lets one process at a time open a shard: a test hands it to a CLI
+        subprocess this way, and ``reindex`` reopens the collection it dropped.
+        """
+        if self._index is not None:
+            self._index.close()
+        self._index, self._searcher = None, None
 
     def check_collection(self, create: bool) -> None:
         """Refuse to mix vectors of two models in one collection."""
@@ -87,14 +123,17 @@ class Services:
             if create:
                 self.index.ensure_collection(row.dim)
 
-    @cached_property
-    def cross_encoder(self):
-        from retrieval.rerank import load_cross_encoder
+    @property
+    def cross_encoder(self) -> "PairScorer":
+        if self._cross_encoder is None:
+            from retrieval.rerank import load_cross_encoder
 
-        s = self.settings
-        return load_cross_encoder(s.model_path(s.rerank_model), s.rerank_backend, s.rerank_batch_size)
+            s = self.settings
+            self._cross_encoder = load_cross_encoder(s.model_path(s.rerank_model), s.rerank_backend,
+                                                     s.rerank_batch_size)
+        return self._cross_encoder
 
-    def search_profile(self, collection: str | None = None):
+    def search_profile(self, collection: str | None = None) -> "SearchProfile":
         """The collection's tuned profile (`inhouse eval tune`), or the defaults."""
         from retrieval.profile import SearchProfile
 
@@ -102,14 +141,14 @@ class Services:
             row = session.get(IndexCollection, collection or self.settings.collection)
             return SearchProfile.from_dict(row.search_profile if row else None)
 
-    def save_search_profile(self, profile, collection: str | None = None) -> None:
+    def save_search_profile(self, profile: "SearchProfile", collection: str | None = None) -> None:
         with self.session() as session:
             row = session.get(IndexCollection, collection or self.settings.collection)
             if row is None:
                 raise NotFound("the collection does not exist yet: ingest something first")
             row.search_profile = profile.as_dict()
 
-    def searcher_for(self, index, profile=None):
+    def searcher_for(self, index: "VectorIndex", profile: "SearchProfile | None" = None) -> "HybridSearcher":
         from retrieval.search import HybridSearcher
 
         return HybridSearcher(
@@ -117,23 +156,32 @@ class Services:
             profile=profile or self.search_profile(),
         )
 
-    @cached_property
-    def searcher(self):
-        return self.searcher_for(self.index)
+    @property
+    def searcher(self) -> "HybridSearcher":
+        """The main collection's searcher, following its tuned profile."""
+        if self._searcher is None:
+            self._searcher = self.searcher_for(self.index)
+        return self._searcher
 
     def close(self) -> None:
-        if "index" in self.__dict__:
-            self.index.close()
+        self.close_index()
         self.engine.dispose()
 
-    # --- inference (issue 5) ---
-    @cached_property
-    def generator(self):
+    @property
+    def generator(self) -> "Generator":
         """The language model (vLLM, llama.cpp or a remote server, per settings), loaded on first question."""
-        from inference.factory import load_generator
+        if self._generator is None:
+            from inference.factory import load_generator
 
-        return load_generator(self.settings)
+            self._generator = load_generator(self.settings)
+        return self._generator
+
+    @property
+    def loaded_generator(self) -> "Generator | None":
+        """The generator if something has loaded (or been given) one, without loading it."""
+        return self._generator
 
 
-def build_services(settings: Settings | None = None) -> Services:
-    return Services(settings or Settings())
+def build_services(settings: Settings | None = None, **parts) -> Services:
+    """Services for these settings; ``parts`` (encoder=, bm25=, index=, cross_encoder=, generator=) are used as given."""
+    return Services(settings or Settings(), **parts)

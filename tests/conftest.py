@@ -53,17 +53,28 @@ def make_settings(tmp_path: Path, models_dir: Path):
     return make
 
 
+PARTS = ("encoder", "bm25", "index", "cross_encoder", "generator")
+
+
 @pytest.fixture
 def make_services(make_settings, shared_encoder, shared_bm25):
-    """Services on a temporary data dir, sharing the session's loaded encoders."""
+    """Services on a temporary data dir, sharing the session's loaded encoders.
+
+    Keyword arguments named like a part (encoder=, bm25=, index=, cross_encoder=,
+    generator=) go to the constructor; the rest are settings. The shared bge encoder
+    is given only when the settings do not ask for another embedding model, so
+    services that say "all-MiniLM" never hold bge.
+    """
     from app.services import build_services
 
     built = []
 
     def make(**overrides):
-        services = build_services(make_settings(**overrides))
-        services.__dict__["encoder"] = shared_encoder
-        services.__dict__["bm25"] = shared_bm25
+        parts = {k: overrides.pop(k) for k in PARTS if k in overrides}
+        if not any(k.startswith("embed_") for k in overrides):
+            parts.setdefault("encoder", shared_encoder)
+        parts.setdefault("bm25", shared_bm25)
+        services = build_services(make_settings(**overrides), **parts)
         built.append(services)
         return services
 
@@ -96,9 +107,7 @@ def sample_corpus(tmp_path_factory, models_dir, shared_encoder, shared_bm25):
     from app.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("samples") / "data", models_dir=models_dir)
-    services = build_services(settings)
-    services.__dict__["encoder"] = shared_encoder
-    services.__dict__["bm25"] = shared_bm25
+    services = build_services(settings, encoder=shared_encoder, bm25=shared_bm25)
     results = load_manifest(services, SAMPLES / "manifest.json")
     yield services, results
     services.close()

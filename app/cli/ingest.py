@@ -22,21 +22,22 @@ def ingest(
     as_json: bool = JsonOpt,
 ) -> None:
     """Ingest files (or whole folders) into the index; unchanged files are skipped."""
-    from app.ingestion import IngestService
+    from app.accounts.actor import Actor
+    from app.library.actions import ingest_paths, resume_jobs
 
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     with services_ctx() as services, progress_bar() as bars:
-        service = IngestService(services)
+        actor = Actor.operator()
         task = bars.add_task("ingest", total=None)
 
         def on_progress(stage: str, done: int, total: int) -> None:
             bars.update(task, completed=done, total=total, description=stage)
 
         with cli_errors():
-            resumed = service.resume(on_progress)
-            results = service.ingest_paths(paths, split_csv(groups), owner, public, progress=on_progress)
+            resumed = resume_jobs(services, actor, on_progress)
+            results = ingest_paths(services, actor, paths, split_csv(groups), owner, public, progress=on_progress)
     if resumed:
         err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
     if as_json:
@@ -72,10 +73,11 @@ def import_manifest(manifest: Path, as_json: bool = JsonOpt) -> None:
 @jobs_app.command("resume")
 def jobs_resume(as_json: bool = JsonOpt) -> None:
     """Finish ingestion jobs that an earlier run left unfinished."""
-    from app.ingestion import IngestService
+    from app.accounts.actor import Actor
+    from app.library.actions import resume_jobs
 
     with services_ctx() as services:
-        results = IngestService(services).resume()
+        results = resume_jobs(services, Actor.operator())
     if as_json:
         emit_json({"documents": [r.as_dict() for r in results]})
     else:
@@ -84,10 +86,11 @@ def jobs_resume(as_json: bool = JsonOpt) -> None:
 
 def reindex(as_json: bool = JsonOpt) -> None:
     """Rebuild the index from the stored originals (after changing the embedding model)."""
-    from app.ingestion import IngestService
+    from app.accounts.actor import Actor
+    from app.library.actions import reindex as reindex_all
 
     with services_ctx() as services:
-        results = IngestService(services).reindex()
+        results = reindex_all(services, Actor.operator())
     if as_json:
         emit_json({"documents": [r.as_dict() for r in results]})
     else:

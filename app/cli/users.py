@@ -23,14 +23,14 @@ def users_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
     as_json: bool = JsonOpt,
 ) -> None:
-    from app.directory import add_user, view
+    from app.accounts.actions import create_user
+    from app.accounts.actor import Actor
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
         fail("--password-stdin given but no password was read")
     with services_ctx() as services, cli_errors():
-        with services.session() as session:
-            user = view(add_user(session, name, role, split_csv(groups), password))
+        user = create_user(services, Actor.operator(), name, role, split_csv(groups), password)
     if as_json:
         emit_json(user.as_dict())
     else:
@@ -50,52 +50,48 @@ def users_list(as_json: bool = JsonOpt) -> None:
         table("users", ["id", "name", "role", "groups"], [(u["id"], u["name"], u["role"], ",".join(u["groups"])) for u in users])
 
 
-def _group_dict(group) -> dict:
-    return {"id": group.id, "name": group.name, "members": sorted(u.name for u in group.members)}
-
-
 @groups_app.command("add")
 def groups_add(name: str, as_json: bool = JsonOpt) -> None:
-    from app.directory import add_group
+    from app.accounts.actions import create_group
+    from app.accounts.actor import Actor
 
     with services_ctx() as services, cli_errors():
-        with services.session() as session:
-            info = _group_dict(add_group(session, name))
+        info = create_group(services, Actor.operator(), name).as_dict()
     emit_json(info) if as_json else table("group", ["id", "name"], [(info["id"], info["name"])])
 
 
 def _change_membership(change: Callable, group: str, user: str, as_json: bool) -> None:
-    """`groups grant` and `groups revoke`: the same steps around a different directory call."""
+    """`groups grant` and `groups revoke`: the same steps around a different use case."""
+    from app.accounts.actor import Actor
+
     with services_ctx() as services, cli_errors():
-        with services.session() as session:
-            g = change(session, group, user)
-            session.refresh(g)
-            info = _group_dict(g)
+        info = change(services, Actor.operator(), group, user).as_dict()
     emit_json(info) if as_json else table("group", ["name", "members"], [(info["name"], ",".join(info["members"]))])
 
 
 @groups_app.command("grant")
 def groups_grant(group: str, user: str, as_json: bool = JsonOpt) -> None:
     """Add USER to GROUP."""
-    from app.directory import grant
+    from app.accounts.actions import grant_membership
 
-    _change_membership(grant, group, user, as_json)
+    _change_membership(grant_membership, group, user, as_json)
 
 
 @groups_app.command("revoke")
 def groups_revoke(group: str, user: str, as_json: bool = JsonOpt) -> None:
     """Remove USER from GROUP; takes effect on their next query."""
-    from app.directory import revoke
+    from app.accounts.actions import revoke_membership
 
-    _change_membership(revoke, group, user, as_json)
+    _change_membership(revoke_membership, group, user, as_json)
 
 
 @groups_app.command("list")
 def groups_list(as_json: bool = JsonOpt, name: Optional[str] = None) -> None:
+    from app.directory import group_view
     from app.tables import Group
 
     with services_ctx() as services, services.session() as session:
-        groups = [_group_dict(g) for g in session.scalars(select(Group).order_by(Group.name))]
+        groups = [group_view(g).as_dict() for g in session.scalars(select(Group).order_by(Group.name))]
     if as_json:
         emit_json({"groups": groups})
     else:

@@ -1,6 +1,7 @@
 """Document use cases: each write is one function that takes the acting `Actor` and does all of its work.
 
-The CLI calls these today and the web and API will call the same functions, so
+Ingesting (which is also how a document is regrouped), resuming, re-indexing
+and deleting are here. The CLI calls these today and the web and API will call the same functions, so
 a rule written here holds for every front end; it is also the one place each
 write's audit record will go.
 
@@ -14,6 +15,8 @@ answers' passages), and readers' feedback on it or on those answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
 
 from sqlalchemy import func, select
 
@@ -21,6 +24,8 @@ from app.accounts.actor import Actor
 from app.answering import delete_answers_for_document
 from app.documents import document_summary, get_document, stored_file, text_file
 from app.feedback import delete_feedback_for_document
+from app.ingestion import IngestResult, IngestService
+from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document
 from retrieval.schema import IndexFilter
@@ -51,3 +56,25 @@ def delete_document(services: Services, actor: Actor, doc_id: str) -> DeletedDoc
         judgments = delete_feedback_for_document(session, services.settings.collection, doc.id, answer_ids)
         session.delete(doc)  # its chunk rows, job rows and group links go with it (cascades)
     return DeletedDocument(summary, len(answer_ids), judgments)
+
+
+def ingest_paths(
+    services: Services, actor: Actor, paths: Iterable[Path], groups: list[str], owner: str | None = None,
+    public: bool = False, progress: Progress = no_progress,
+) -> list[IngestResult]:
+    """Register files (or folders) with this access and index them; unchanged files only get the access.
+
+    Registering an unchanged file with other groups is how a document is regrouped: its
+    points' ``acl`` is rewritten at once, whatever happens to a new version.
+    """
+    return IngestService(services).ingest_paths(paths, groups, owner, public, progress=progress)
+
+
+def resume_jobs(services: Services, actor: Actor, progress: Progress = no_progress) -> list[IngestResult]:
+    """Finish the ingestion jobs an earlier run left queued or running."""
+    return IngestService(services).resume(progress)
+
+
+def reindex(services: Services, actor: Actor, progress: Progress = no_progress) -> list[IngestResult]:
+    """Rebuild the index from the stored originals with the current embedding model."""
+    return IngestService(services).reindex(progress)

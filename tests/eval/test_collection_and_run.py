@@ -51,14 +51,13 @@ def test_the_corpus_is_chunked_and_indexed_like_an_ingested_document(built):
         assert key in payload
 
 
-def test_a_second_run_reuses_the_collection_and_other_bm25_settings_reuse_the_vectors(built):
+def test_a_second_run_reuses_the_collection_and_other_bm25_settings_reuse_the_vectors(built, make_services):
     services, ds, first = built
+    same = {"data_dir": services.settings.data_dir, "chunk_size": 32, "chunk_overlap": 4}
     counting = CountingEncoder(services.encoder)
-    services.__dict__["encoder"] = counting
-    again = ensure_collection(services, ds)
+    again = ensure_collection(make_services(**same, encoder=counting), ds)
     assert again.reused and again.name == first.name and counting.documents_encoded == 0
-    services.__dict__["bm25"] = Bm25Encoder(k=0.9, b=0.4)
-    other = ensure_collection(services, ds)
+    other = ensure_collection(make_services(**same, encoder=counting, bm25=Bm25Encoder(k=0.9, b=0.4)), ds)
     assert other.name != first.name and not other.reused
     assert not other.embedded and counting.documents_encoded == 0, "dense vectors come from the cache"
 
@@ -73,7 +72,6 @@ def test_a_changed_corpus_builds_a_new_collection(eval_services, tiny_beir):
 
 def test_every_mode_finds_the_judged_documents(built):
     services, ds, info = built
-    services.__dict__["cross_encoder"] = services.cross_encoder  # real model, loaded once
     index = services.open_index(info.name)
     try:
         modes = ["dense", "sparse", "hybrid", "hybrid+rerank"]

@@ -40,9 +40,8 @@ def test_memo_scorer_scores_each_pair_once():
 @pytest.fixture
 def noisy_world(make_services):
     """Random vectors and random words: the first stage is poor, so a good re-ranker has room."""
-    services = make_services()
     encoder = HashEncoder(8)
-    services.__dict__["encoder"] = encoder
+    services = make_services(encoder=encoder)
     rng = random.Random(7)
     docs = [Doc(f"doc{i:02d}", [" ".join(rng.sample(VOCAB, 5))], {"title": f"doc{i:02d}"}) for i in range(60)]
     index = services.open_index("noisy")

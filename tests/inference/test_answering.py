@@ -66,9 +66,8 @@ def world(tmp_path_factory, models_dir, shared_encoder, shared_bm25, llama_gener
         (docs / name).write_text(text)
     settings = Settings(data_dir=root / "data", models_dir=models_dir, generator_max_tokens=48, answer_passages=3,
                         answer_mode="generative")
-    services = build_services(settings)
-    services.__dict__.update(encoder=shared_encoder, bm25=shared_bm25, generator=llama_generator,
-                             cross_encoder=cross_encoder)
+    services = build_services(settings, encoder=shared_encoder, bm25=shared_bm25, generator=llama_generator,
+                              cross_encoder=cross_encoder)
     with services.session() as s:
         add_group(s, "everyone")
         add_group(s, "hr")
@@ -197,11 +196,7 @@ def test_deleting_a_document_deletes_the_answers_built_on_it(world):
 
 def release_index(world) -> None:
     """Qdrant Edge is one process's at a time: let the CLI subprocess open it."""
-    services = world["services"]
-    if "index" in services.__dict__:
-        services.index.close()
-    for name in ("index", "searcher"):
-        services.__dict__.pop(name, None)
+    world["services"].close_index()
 
 
 def test_cli_ask_json_prints_one_document_and_streams_to_stderr(world, models_dir, tmp_path):

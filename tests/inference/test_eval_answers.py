@@ -61,8 +61,8 @@ def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_service
         {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
         {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
     )
-    services = make_services(generator_max_tokens=24, answer_passages=2, answer_mode="generative")
-    services.__dict__.update(generator=llama_generator, cross_encoder=cross_encoder)
+    services = make_services(generator_max_tokens=24, answer_passages=2, answer_mode="generative",
+                             generator=llama_generator, cross_encoder=cross_encoder)
     report = run_answer_eval(services, folder, limit=2)
     assert report.questions == 2 and [o.id for o in report.outcomes] == ["q1", "q2"]
     assert report.context_recall == 1.0  # both gold answers were in the passages shown
@@ -95,9 +95,8 @@ def test_extractive_answers_are_measured_through_the_same_harness(tmp_path, make
         {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
         {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
     )
-    services = make_services(answer_passages=2)
-    services.__dict__.update(cross_encoder=cross_encoder)
+    services = make_services(answer_passages=2, cross_encoder=cross_encoder)
     report = run_answer_eval(services, folder, mode="extractive")
-    assert report.backend == "extractive" and "generator" not in services.__dict__  # no model was loaded
+    assert report.backend == "extractive" and services.loaded_generator is None  # no model was loaded
     assert report.answer_recall == 1.0 and report.citation_precision == 1.0  # each quote holds its gold answer
     assert report.unsupported_share == 0.0 and report.not_found_rate == 0.0
