@@ -43,7 +43,9 @@ class ExtractiveSettings:
     min_score: float = 0.1  # probability a sentence needs to be quoted at all
     second_ratio: float = 0.5  # a second sentence is added when it scores at least this share of the first
     max_sentences: int = 2
-    rank_weight: float = 0.5  # logits taken off per place a sentence's passage is below the first
+    rank_weight: float = 0.0  # logits taken off per place a sentence's passage is below the first
+    same_passage: bool = True  # a second sentence only from the first one's passage (one citation)
+    passage_weight: float = 1.0  # share of the whole passage's logit added to each of its sentences (ranking)
 
 
 @dataclass(frozen=True)
@@ -122,18 +124,26 @@ def extract_answer(
     titles = {p.n: p.title for p in passages}
     order = {p.n: i for i, p in enumerate(passages)}
     pairs = [(question, f"{titles[c.n]}. {c.text}" if titles[c.n] else c.text) for c in candidates]
+    if settings.passage_weight:  # does the passage as a whole answer? (context a sentence alone lacks)
+        pairs += [(question, p.text) for p in passages]
     logits = [float(x) for x in scorer.score(pairs)]
-    scored = sorted(
-        (SentenceSpan(c.n, c.text, c.start, c.end, logit - settings.rank_weight * order[c.n])
+    context = {p.n: settings.passage_weight * logits[len(candidates) + i] for i, p in enumerate(passages)} \
+        if settings.passage_weight else {p.n: 0.0 for p in passages}
+    # ranked by the sentence, its passage and the passage's place; quoted only on the sentence's own score
+    ranked = sorted(
+        ((logit + context[c.n] - settings.rank_weight * order[c.n], SentenceSpan(c.n, c.text, c.start, c.end, logit))
          for c, logit in zip(candidates, logits)),
-        key=lambda s: s.logit, reverse=True,
+        key=lambda pair: pair[0], reverse=True,
     )
-    best = scored[0]
+    best = ranked[0][1]
     if best.probability < settings.min_score:
         return ExtractiveAnswer("", [], len(candidates))
     picked = [best]
-    for other in scored[1:settings.max_sentences]:
-        if other.probability >= max(settings.min_score, settings.second_ratio * best.probability):
+    for _, other in ranked[1:]:
+        if len(picked) == settings.max_sentences:
+            break
+        if other.probability >= max(settings.min_score, settings.second_ratio * best.probability) and (
+                not settings.same_passage or other.n == best.n):
             picked.append(other)
     # read in the order the text has them: passage by passage, sentence by sentence
     picked.sort(key=lambda s: (order[s.n], s.start))
