@@ -100,11 +100,19 @@ class LlamaCppGenerator:
     def render(self, messages: list[ChatMessage]) -> str:
         return self._formatter(messages=[dict(m) for m in messages]).prompt
 
-    def _tokens(self, text: str, add_bos: bool) -> list[int]:
+    def tokenize(self, text: str, add_bos: bool) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
+    @property
+    def context_tokens(self) -> int:
+        """llama.cpp's own count of the tokens its context holds (prompt and answer so far)."""
+        return self._llm.n_tokens
+
+    def close(self) -> None:
+        self._llm.close()
+
     def count_tokens(self, text: str) -> int:
-        return len(self._tokens(text, add_bos=False))
+        return len(self.tokenize(text, add_bos=False))
 
     def stream_tokens(
         self, prompt: list[int], params: GenerationParams, stop: threading.Event
@@ -143,7 +151,7 @@ class LlamaCppGenerator:
         self, messages: list[ChatMessage], params: GenerationParams, stats: GenerationStats | None = None
     ) -> AsyncIterator[str]:
         stats = stats if stats is not None else GenerationStats()
-        prompt = self._tokens(self.render(messages), add_bos=True)
+        prompt = self.tokenize(self.render(messages), add_bos=True)
         self.check_fits(prompt, params)
         stats.prompt_tokens = len(prompt)
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
@@ -183,4 +191,4 @@ class LlamaCppGenerator:
                     stats.finish_reason = "abort"
 
     async def aclose(self) -> None:
-        self._llm.close()
+        self.close()

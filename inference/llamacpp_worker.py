@@ -68,8 +68,8 @@ def serve(conn: Connection) -> None:
                         pieces.append(value)
                         engine_tokens += 1
                     send((kind, rid, value))
-                context = engine._llm.n_tokens  # llama.cpp's own count of what its context holds
-                send(("done", rid, engine.count_tokens("".join(pieces)), engine_tokens, context))
+                send(("done", rid, engine.count_tokens("".join(pieces)), engine_tokens,
+                      engine.context_tokens))
             except Exception as exc:
                 send(("error", rid, type(exc).__name__, str(exc)))
             finally:
@@ -90,7 +90,7 @@ def serve(conn: Connection) -> None:
             if op == "render":
                 send(("result", rid, engine.render(rest[1])))
             elif op == "tokenize":
-                send(("result", rid, engine._tokens(rest[1], add_bos=rest[2])))
+                send(("result", rid, engine.tokenize(rest[1], add_bos=rest[2])))
             elif op == "generate":
                 stops[rid] = threading.Event()
                 work.put((rid, rest[1], rest[2]))
@@ -102,7 +102,7 @@ def serve(conn: Connection) -> None:
         event.set()
     work.put(None)
     worker.join(timeout=30)
-    engine._llm.close()
+    engine.close()
 
 
 def params_payload(params: GenerationParams) -> dict:
