@@ -7,7 +7,6 @@ it removes far more than the rows defined here.
 from __future__ import annotations
 
 import errno
-import hashlib
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.directory import get_group, get_user
 from app.errors import NotFound
+from ingest.hashing import sha256_file
 from app.tables import Document, IngestJob
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
@@ -31,14 +31,6 @@ class Registration:
     document: Document
     job: IngestJob | None
     outcome: str  # queued | unchanged | regrouped | failed
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def document_acl(doc: Document) -> list[str]:

@@ -21,7 +21,6 @@ from app.documents import (
     new_document,
     record_failure,
     set_access,
-    sha256_of,
     storage_error,
     store_original,
     stored_file,
@@ -31,6 +30,7 @@ from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError
+from ingest.hashing import sha256_file
 from retrieval.schema import IndexFilter
 
 __all__ = ["IngestResult", "IngestService", "expand_paths", "stored_original"]
@@ -83,7 +83,7 @@ class IngestService:
                         f"the file is {size:,} bytes; the limit is {self.settings.max_file_bytes:,} "
                         "(INHOUSE_MAX_FILE_BYTES)"
                     )
-                sha = sha256_of(resolved)
+                sha = sha256_file(resolved)
             except (IngestError, OSError) as exc:
                 record_failure(doc, exc if isinstance(exc, IngestError) else f"cannot read the file: {exc}")
                 return Registration(doc, None, "failed")

