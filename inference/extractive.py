@@ -16,12 +16,12 @@ documents do not answer the question, rather than quoting something weak.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from inference.prompting import Passage
+from retrieval.rerank import PairScorer, probability
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) before whitespace and an
 # upper-case letter, digit or quote, or at a line break (table rows, list items and CSV records
@@ -30,10 +30,6 @@ _BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[A-Z0-9\"'(\[])|\n+")
 _ABBREVIATION = re.compile(r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|No|vs|etc|e\.g|i\.e|approx|Inc|Ltd|Co|Jr|Sr)\.)$")
 MIN_WORDS = 4
 MAX_CHARS = 400
-
-
-class PairScorer(Protocol):
-    def score(self, pairs: Sequence[tuple[str, str]]): ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ class SentenceSpan:
 
     @property
     def probability(self) -> float:
-        return 1.0 / (1.0 + math.exp(-self.logit))
+        return probability(self.logit)
 
 
 @dataclass

@@ -12,18 +12,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from ingest.encoders import cuda_available
 from inference.types import Generator, GeneratorConfigError, GeneratorUnavailableError
 
 LLAMACPP_DEFAULT_CONTEXT = 2048
-
-
-def _cuda_visible() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:  # pragma: no cover
-        return False
 
 
 def choose_backend(settings) -> str:
@@ -40,7 +32,7 @@ def choose_backend(settings) -> str:
                 f"{model} is a Hugging Face model folder, which needs the vllm backend, but vLLM is not "
                 "installed (`pip install 'inhouse[gpu]'`). On a CPU set INHOUSE_GENERATOR_MODEL to a GGUF file."
             )
-        if not _cuda_visible():
+        if not cuda_available():
             raise GeneratorUnavailableError(
                 f"{model} needs the vllm backend and a GPU, and none is visible. On a CPU set "
                 "INHOUSE_GENERATOR_MODEL to a GGUF file, or INHOUSE_OPENAI_URL to a remote server."

@@ -20,23 +20,14 @@ checked sentences.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
 
 from inference.citations import ParsedAnswer
 from inference.prompting import Passage, is_refusal
+from retrieval.rerank import PairScorer, probability
 
 MIN_WORDS = 3  # "Yes." or "[1]" alone carries no claim worth scoring
-
-
-class PairScorer(Protocol):
-    def score(self, pairs: Sequence[tuple[str, str]]): ...
-
-
-def probability(logit: float) -> float:
-    return 1.0 / (1.0 + math.exp(-float(logit)))
 
 
 @dataclass

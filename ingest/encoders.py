@@ -175,7 +175,8 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _has_cuda() -> bool:
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (the one probe the encoders, re-ranker and generator share)."""
     try:
         import torch
 
@@ -200,7 +201,7 @@ def load_encoder(
     has_onnx = (folder / "model.onnx").exists()
     has_torch = any((folder / n).exists() for n in ("model.safetensors", "pytorch_model.bin"))
     if backend == "auto":
-        backend = "sentence-transformers" if has_torch and (_has_cuda() or not has_onnx) else "onnx"
+        backend = "sentence-transformers" if has_torch and (cuda_available() or not has_onnx) else "onnx"
     if backend == "onnx":
         return OnnxEncoder(folder, batch_size, max_tokens, query_instruction)
     return SentenceTransformerEncoder(folder, batch_size, max_tokens, query_instruction)

@@ -17,7 +17,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ingest.encoders import ModelMissingError, _has_cuda, load_tokenizer
+from ingest.encoders import ModelMissingError, cuda_available, load_tokenizer
 
 
 class PairScorer(Protocol):
@@ -102,7 +102,7 @@ def load_cross_encoder(folder: Path, backend: str = "auto", batch_size: int = 16
     has_onnx = (folder / "model.onnx").exists()
     has_torch = any((folder / n).exists() for n in ("model.safetensors", "pytorch_model.bin"))
     if backend == "auto":
-        backend = "sentence-transformers" if has_torch and (_has_cuda() or not has_onnx) else "onnx"
+        backend = "sentence-transformers" if has_torch and (cuda_available() or not has_onnx) else "onnx"
     if backend == "onnx":
         return OnnxCrossEncoder(folder, batch_size)
     return SentenceTransformerCrossEncoder(folder, batch_size)
