@@ -164,6 +164,19 @@ def bench_size(path: Path, encoder, bm25, queries: list[str]) -> dict:
                 flt = IndexFilter(acl_tokens=tokens)
                 result["index_call_hybrid"] = pct(
                     timed(lambda q: s.candidates(q, flt, s.profile, s.depth(10, s.profile)), queries))
+        # The index call alone (query vectors cached), reader's IDF and collection-wide IDF
+        # alternating query by query, so a load change on a shared machine hits both alike.
+        flt = IndexFilter(acl_tokens=tokens)
+        for mode in ("sparse", "hybrid"):
+            s = HybridSearcher(index, encoder, bm25, profile=SearchProfile.for_mode(mode))
+            depth = s.depth(10, s.profile)
+            reader, wide = [], []
+            for q in queries:
+                s.encode_query(q)
+                reader += timed(lambda q: s.candidates(q, flt, s.profile, depth), [q])
+                with collection_wide_idf():
+                    wide += timed(lambda q: s.candidates(q, flt, s.profile, depth), [q])
+            result[f"index_call_{mode}_reader_idf"], result[f"index_call_{mode}_collection_idf"] = pct(reader), pct(wide)
         for mode in ("sparse", "hybrid"):
             s = HybridSearcher(index, encoder, bm25, profile=SearchProfile.for_mode(mode))
             with collection_wide_idf():
@@ -202,7 +215,9 @@ def print_table(report: dict) -> None:
     rows = []
     for size, r in report["sizes"].items():
         for key in ("search_dense", "search_sparse", "search_hybrid", "search_hybrid_cached_query", "index_call_hybrid",
-                    "search_sparse_collection_idf", "search_hybrid_collection_idf"):
+                    "search_sparse_collection_idf", "search_hybrid_collection_idf", "index_call_sparse_reader_idf",
+                    "index_call_sparse_collection_idf", "index_call_hybrid_reader_idf",
+                    "index_call_hybrid_collection_idf"):
             rows.append((f"{size} chunks", key, r[key]["p50_ms"], r[key]["p95_ms"]))
     for key in ("query_encode_uncached", "query_encode_cached"):
         rows.append(("-", key, report["encoding"][key]["p50_ms"], report["encoding"][key]["p95_ms"]))
