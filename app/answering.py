@@ -10,8 +10,9 @@ rules hold everywhere:
   read;
 * when nothing readable comes back, the answer is "not found in the documents
   you can access" and the model is not called at all;
-* tokens stream out as the model writes them (``stream`` yields
-  ``("token", text)`` events, then one ``("answer", AnswerResult)``).
+* ``stream`` yields typed events (``app.answer_events``): ``Status`` as each
+  stage begins, ``Token`` text as it is written, then one ``Answer``; they map
+  one to one onto server-sent events. Stage times come from one ``Tracer``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from typing import AsyncIterator, Callable
 
 from sqlalchemy import delete, select
 
+from app.answer_events import Answer, AnswerEvent, Status, Token
 from app.answer_tables import AnswerPassage, AnswerRecord
 from app.services import Services
+from app.tracing import Tracer
 from inference.answer_mode import AnswerMode, resolve_answer_mode
 from inference.budget import fit_prompt
 from inference.extractive import ExtractiveSettings, extract_answer
@@ -166,35 +169,34 @@ class AnswerService:
     async def stream(
         self, question: str, acl_tokens: list[str], user_id: int | None = None,
         history: list[ChatMessage] | None = None, store: bool = True,
-    ) -> AsyncIterator[tuple[str, object]]:
-        t0 = time.perf_counter()
-        timings: dict[str, float] = {}
+    ) -> AsyncIterator[AnswerEvent]:
+        trace = Tracer()
         history = (history or [])[-self.settings.answer_history_turns:] if self.settings.answer_history_turns else []
-        if history:
-            how = self.settings.answer_rewrite
-            if how == "model" and self.mode == "extractive":
-                how = "concat"  # no generator is loaded for extractive answers
-            rewrite = await rewrite_followup(self.generator if how == "model" else None, history, question, how)
-        else:
-            rewrite = await rewrite_followup(None, [], question)
-        timings["rewrite"] = _ms(t0)
-        t = time.perf_counter()
-        searcher = self.searcher
-        hits = searcher.search(rewrite.query, acl_tokens, k=self.settings.answer_passages)
-        hits = readable_hits(searcher.index, hits, acl_tokens)
-        timings["search"] = _ms(t)
+        yield Status("searching")
+        with trace.span("rewrite"):
+            if history:
+                how = self.settings.answer_rewrite
+                if how == "model" and self.mode == "extractive":
+                    how = "concat"  # no generator is loaded for extractive answers
+                rewrite = await rewrite_followup(self.generator if how == "model" else None, history, question, how)
+            else:
+                rewrite = await rewrite_followup(None, [], question)
+        with trace.span("search"):
+            searcher = self.searcher
+            hits = searcher.search(rewrite.query, acl_tokens, k=self.settings.answer_passages)
+            hits = readable_hits(searcher.index, hits, acl_tokens)
         result = AnswerResult(question, rewrite.query, NOT_FOUND_ANSWER, rewrite_method=rewrite.method,
-                              not_found=True, timings_ms=timings, mode=self.mode)
+                              not_found=True, timings_ms=trace.timings_ms, mode=self.mode)
         if not hits:
-            timings["total"] = _ms(t0)
-            yield "answer", self._store(result, user_id) if store else result
+            trace.finish()
+            yield Answer(self._store(result, user_id) if store else result)
             return
         if self.mode == "extractive":
-            for event in self._extract(rewrite.query, [passage_from_hit(h, i + 1) for i, h in enumerate(hits)],
-                                       result):
+            ranked = [passage_from_hit(h, i + 1) for i, h in enumerate(hits)]
+            for event in self._extract(rewrite.query, ranked, result, trace):
                 yield event
-            timings["total"] = _ms(t0)
-            yield "answer", self._store(result, user_id) if store else result
+            trace.finish()
+            yield Answer(self._store(result, user_id) if store else result)
             return
 
         gen = self.generator
@@ -202,24 +204,25 @@ class AnswerService:
         ranked = [passage_from_hit(h, i + 1) for i, h in enumerate(hits)]
         prompt = fit_prompt(gen, question, ranked, history, params.max_tokens)
         if not prompt.passages:
-            timings["total"] = _ms(t0)
+            trace.finish()
             result.passages_dropped = len(prompt.dropped)
-            yield "answer", self._store(result, user_id) if store else result
+            yield Answer(self._store(result, user_id) if store else result)
             return
         stats = GenerationStats()
         pieces: list[str] = []
-        t = time.perf_counter()
-        async for piece in gen.generate(prompt.messages, params, stats):
-            if not pieces:
-                timings["first_token"] = _ms(t)
-            pieces.append(piece)
-            yield "token", piece
-        timings["generate"] = _ms(t)
+        yield Status("generating")
+        with trace.span("generate"):
+            started = time.perf_counter()
+            async for piece in gen.generate(prompt.messages, params, stats):
+                if not pieces:
+                    trace.mark("first_token", started)
+                pieces.append(piece)
+                yield Token(piece)
 
-        t = time.perf_counter()
-        parsed = parse_citations("".join(pieces), len(prompt.passages))
-        verification = verify_answer(parsed, prompt.passages, self.scorer, self.settings.answer_min_support)
-        timings["verify"] = _ms(t)
+        yield Status("verifying")
+        with trace.span("verify"):
+            parsed = parse_citations("".join(pieces), len(prompt.passages))
+            verification = verify_answer(parsed, prompt.passages, self.scorer, self.settings.answer_min_support)
         result.answer, result.not_found = parsed.text, False
         result.citations = build_citations(verification, prompt.passages)
         result.support = verification.support
@@ -229,25 +232,25 @@ class AnswerService:
         result.backend, result.model = gen.backend, gen.model_id
         result.prompt_tokens = stats.prompt_tokens or prompt.prompt_tokens
         result.completion_tokens, result.finish_reason = stats.completion_tokens, stats.finish_reason
-        timings["total"] = _ms(t0)
-        yield "answer", self._store(result, user_id) if store else result
+        trace.finish()
+        yield Answer(self._store(result, user_id) if store else result)
 
-    def _extract(self, query: str, passages: list[Passage], result: "AnswerResult"):
+    def _extract(self, query: str, passages: list[Passage], result: "AnswerResult", trace: Tracer):
         """The extractive answer: quoted sentences, verified and cited like a generated one."""
-        t = time.perf_counter()
+        yield Status("quoting")
         scorer = self.scorer
-        extracted = extract_answer(
-            query, passages, scorer, ExtractiveSettings(min_score=self.settings.answer_extractive_min_score)
-        )
-        result.timings_ms["extract"] = _ms(t)
+        with trace.span("extract"):
+            extracted = extract_answer(
+                query, passages, scorer, ExtractiveSettings(min_score=self.settings.answer_extractive_min_score)
+            )
         result.backend, result.model, result.passages = "extractive", getattr(scorer, "model_id", None), passages
         if extracted.not_found:
             return  # "not found in the documents you can access": nothing scored well enough to quote
-        yield "token", extracted.text
-        t = time.perf_counter()
-        parsed = parse_citations(extracted.text, len(passages))
-        verification = verify_answer(parsed, passages, scorer, self.settings.answer_min_support)
-        result.timings_ms["verify"] = _ms(t)
+        yield Token(extracted.text)
+        yield Status("verifying")
+        with trace.span("verify"):
+            parsed = parse_citations(extracted.text, len(passages))
+            verification = verify_answer(parsed, passages, scorer, self.settings.answer_min_support)
         result.answer, result.not_found = parsed.text, False
         result.citations = build_citations(verification, passages)
         result.support = verification.support
@@ -260,11 +263,11 @@ class AnswerService:
         store: bool = True,
     ) -> AnswerResult:
         final: AnswerResult | None = None
-        async for kind, value in self.stream(question, acl_tokens, user_id, history, store):
-            if kind == "token" and on_token is not None:
-                on_token(value)  # type: ignore[arg-type]
-            elif kind == "answer":
-                final = value  # type: ignore[assignment]
+        async for event in self.stream(question, acl_tokens, user_id, history, store):
+            if isinstance(event, Token) and on_token is not None:
+                on_token(event.text)
+            elif isinstance(event, Answer):
+                final = event.result
         assert final is not None
         return final
 
@@ -318,7 +321,3 @@ def delete_answers_for_document(session, document_id: str) -> list[int]:
         session.execute(delete(AnswerPassage).where(AnswerPassage.answer_id.in_(ids)))
         session.execute(delete(AnswerRecord).where(AnswerRecord.id.in_(ids)))
     return ids
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)

@@ -145,6 +145,10 @@ def test_nothing_readable_means_not_found_without_calling_the_model(world, count
 
 
 def test_tokens_stream_before_the_answer_arrives(world):
+    """Typed events, and timed: a stream that buffered the whole answer would arrive all at once."""
+    import time
+
+    from app.answer_events import Answer, Status, Token
     from app.directory import acl_tokens, get_user
 
     services = world["services"]
@@ -152,15 +156,27 @@ def test_tokens_stream_before_the_answer_arrives(world):
         tokens = acl_tokens(s, get_user(s, "sofie"))
 
     async def go():
-        return [e async for e in AnswerService(services).stream("Can I work remotely?", tokens, store=False)]
+        arrived = []
+        async for event in AnswerService(services).stream("Can I work remotely?", tokens, store=False):
+            arrived.append((time.perf_counter(), event))
+        return arrived
 
-    events = asyncio.run(go())
-    kinds = [k for k, _ in events]
-    assert kinds[-1] == "answer" and kinds.count("answer") == 1 and kinds.count("token") > 1
-    streamed = "".join(v for k, v in events if k == "token")
-    result = events[-1][1]
+    arrived = asyncio.run(go())
+    events = [e for _, e in arrived]
+    assert [e.stage for e in events if isinstance(e, Status)] == ["searching", "generating", "verifying"]
+    assert isinstance(events[-1], Answer) and sum(isinstance(e, Answer) for e in events) == 1
+    token_times = [t for t, e in arrived if isinstance(e, Token)]
+    assert len(token_times) > 1
+    result = events[-1].result
+    timings = result.timings_ms
+    writing_s = (timings["generate"] - timings["first_token"]) / 1000  # from the first token to the last
+    assert writing_s > 0.05
+    # the tokens reached us while the model wrote them, not in one burst at the end
+    assert token_times[-1] - token_times[0] > 0.5 * writing_s
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
     assert result.answer_id is None  # store=False
     assert result.answer.split()[:2] == streamed.split()[:2]
+    assert {"event": events[0].name, "data": events[0].data()} == {"event": "status", "data": {"stage": "searching"}}
 
 
 def test_a_follow_up_retrieves_what_it_refers_to(world):

@@ -1,0 +1,51 @@
+"""What an answer stream yields: typed events that map one to one onto server-sent events.
+
+The CLI prints ``Token`` text as it arrives; the web app (next issue) writes each
+event as ``event: <name>`` / ``data: <json>``, so the browser can show the
+stage, the words and then the checked answer with its citations, without a
+second protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from app.answering import AnswerResult
+
+
+@dataclass(frozen=True)
+class Status:
+    """A stage began: ``searching``, ``generating``, ``quoting`` or ``verifying``."""
+
+    stage: str
+    name = "status"
+
+    def data(self) -> dict:
+        return {"stage": self.stage}
+
+
+@dataclass(frozen=True)
+class Token:
+    """Answer text as it is written (a generated piece, or a quoted sentence)."""
+
+    text: str
+    name = "token"
+
+    def data(self) -> dict:
+        return {"text": self.text}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The finished, verified and stored answer; always the last event."""
+
+    result: "AnswerResult"
+    name = "answer"
+
+    def data(self) -> dict:
+        return self.result.as_dict()
+
+
+AnswerEvent = Union[Status, Token, Answer]
