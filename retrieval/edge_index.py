@@ -97,33 +97,27 @@ class EdgeIndex:
             return 0
         return self.shard.count(q.CountRequest(exact=True, filter=build_filter(where, self._kit)))
 
-    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+    def _records(self, where: IndexFilter | None, with_payload) -> Iterator:
+        """Every point the filter matches, a page of 1,000 at a time."""
         if self._shard is None:
             return
         offset = None
         flt = build_filter(where, self._kit)
         while True:
             records, offset = self.shard.scroll(
-                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=False)
+                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=with_payload)
             )
-            for rec in records:
-                yield str(rec.id)
+            yield from records
             if offset is None:
                 return
 
+    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+        for rec in self._records(where, False):
+            yield str(rec.id)
+
     def scroll(self, fields: Sequence[str], where: IndexFilter | None = None) -> Iterator[IndexHit]:
-        if self._shard is None:
-            return
-        offset = None
-        flt = build_filter(where, self._kit)
-        while True:
-            records, offset = self.shard.scroll(
-                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=list(fields))
-            )
-            for rec in records:
-                yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
-            if offset is None:
-                return
+        for rec in self._records(where, list(fields)):
+            yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
 
     def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
         if not vectors:

@@ -89,33 +89,27 @@ class ServerIndex:
             return 0
         return self.client.count(self.collection, count_filter=build_filter(where, self._kit), exact=True).count
 
-    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+    def _records(self, where: IndexFilter | None, with_payload) -> Iterator:
+        """Every point the filter matches, a page of 1,000 at a time."""
         if not self.exists():
             return
         offset = None
         flt = build_filter(where, self._kit)
         while True:
             records, offset = self.client.scroll(
-                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=False
+                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=with_payload
             )
-            for rec in records:
-                yield str(rec.id)
+            yield from records
             if offset is None:
                 return
 
+    def ids(self, where: IndexFilter | None = None) -> Iterator[str]:
+        for rec in self._records(where, False):
+            yield str(rec.id)
+
     def scroll(self, fields: Sequence[str], where: IndexFilter | None = None) -> Iterator[IndexHit]:
-        if not self.exists():
-            return
-        offset = None
-        flt = build_filter(where, self._kit)
-        while True:
-            records, offset = self.client.scroll(
-                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=list(fields)
-            )
-            for rec in records:
-                yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
-            if offset is None:
-                return
+        for rec in self._records(where, list(fields)):
+            yield IndexHit(str(rec.id), 0.0, dict(rec.payload or {}))
 
     def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
         if not vectors:

@@ -48,10 +48,11 @@ def test_not_found_is_never_a_hit():
     assert not o.answer_hit
 
 
-def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_services, llama_generator, cross_encoder):
+def tiny_qa(tmp_path):
+    """Three one-fact documents, each question's gold answer in exactly one of them."""
     from eval.beir import CorpusDoc, write_beir
 
-    folder = write_beir(
+    return write_beir(
         tmp_path / "tiny-qa",
         [CorpusDoc("0-0", "Badges", "Visitor badges are blue. Employee badges are green."),
          CorpusDoc("0-1", "Parking", "Parking in the Gdansk office costs 10 PLN per day."),
@@ -61,6 +62,10 @@ def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_service
         {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
         {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
     )
+
+
+def test_the_harness_runs_the_ask_path_over_a_beir_folder(tmp_path, make_services, llama_generator, cross_encoder):
+    folder = tiny_qa(tmp_path)
     services = make_services(generator_max_tokens=24, answer_passages=2, answer_mode="generative",
                              generator=llama_generator, cross_encoder=cross_encoder)
     report = run_answer_eval(services, folder, limit=2)
@@ -83,18 +88,7 @@ def test_a_folder_without_gold_answers_is_refused(tmp_path, make_services):
 
 
 def test_extractive_answers_are_measured_through_the_same_harness(tmp_path, make_services, cross_encoder):
-    from eval.beir import CorpusDoc, write_beir
-
-    folder = write_beir(
-        tmp_path / "tiny-qa",
-        [CorpusDoc("0-0", "Badges", "Visitor badges are blue and must be worn at all times. Employee badges are green."),
-         CorpusDoc("0-1", "Parking", "Parking in the Gdansk office costs 10 PLN per day for every employee."),
-         CorpusDoc("0-2", "Canteen", "The canteen serves a warm lunch from 11:30 to 13:30 on working days.")],
-        {"q1": "What colour are visitor badges?", "q2": "How much does parking cost in the Gdansk office?",
-         "q3": "When does the canteen serve lunch?"},
-        {"q1": {"0-0": 1}, "q2": {"0-1": 1}, "q3": {"0-2": 1}},
-        {"q1": ["blue"], "q2": ["10 PLN"], "q3": ["11:30 to 13:30"]},
-    )
+    folder = tiny_qa(tmp_path)
     services = make_services(answer_passages=2, cross_encoder=cross_encoder)
     report = run_answer_eval(services, folder, mode="extractive")
     assert report.backend == "extractive" and services.loaded_generator is None  # no model was loaded
