@@ -5,6 +5,10 @@ rewrite is accepted only if it keeps every content word of the follow-up and
 stays short; a small model that drifts, answers the question instead, or adds
 a paragraph falls back to concatenating the previous question and the
 follow-up, which retrieves well because hybrid search sees both.
+
+History and question reach the rewrite prompt through the same ``neutralise``
+as the answer prompt: an earlier turn is user-controlled text, and llama.cpp
+tokenizes chat-control markup in it as real turn boundaries.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from inference.prompting import neutralise
 from inference.types import ChatMessage, GenerationParams, Generator
 
 REWRITE_SYSTEM = (
@@ -72,10 +77,10 @@ async def rewrite_followup(
     if not previous or mode == "off":
         return Rewrite(question.strip(), "none")
     if mode == "model" and gen is not None:
-        convo = "\n".join(f"{t['role']}: {t['content'].strip()}" for t in history[-4:])
+        convo = "\n".join(f"{t['role']}: {neutralise(t['content']).strip()}" for t in history[-4:])
         messages: list[ChatMessage] = [
             {"role": "system", "content": REWRITE_SYSTEM},
-            {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {question.strip()}"},
+            {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {neutralise(question).strip()}"},
         ]
         params = GenerationParams(max_tokens=48, temperature=0.0, stop=("\n",))
         pieces = [piece async for piece in gen.generate(messages, params)]
