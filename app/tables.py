@@ -6,6 +6,7 @@ document can be listed, audited and deleted without scanning the index.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -25,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def new_uid() -> str:
+    """A random id no database will ever hand to someone else (ACL tokens name users and groups by it)."""
+    return str(uuid.uuid4())
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -33,6 +39,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, index=True, default=new_uid)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="employee")
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -45,6 +52,7 @@ class Group(Base):
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, index=True, default=new_uid)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -141,3 +149,12 @@ class IndexCollection(Base):
     dim: Mapped[int] = mapped_column(Integer)
     search_profile: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Meta(Base):
+    """Facts about this database as a whole, e.g. its ``installation_id`` (see app/installation.py)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000))

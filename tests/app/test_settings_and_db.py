@@ -61,7 +61,15 @@ def test_the_migration_history_has_one_head():
 
     from app.db import MIGRATIONS_DIR, alembic_config
 
-    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == ["0004"], MIGRATIONS_DIR
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1, MIGRATIONS_DIR
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from app.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def test_a_database_made_with_the_two_old_heads_upgrades_and_keeps_its_rows(tmp_path):
@@ -80,8 +88,33 @@ def test_a_database_made_with_the_two_old_heads_upgrades_and_keeps_its_rows(tmp_
         conn.execute(text("INSERT INTO users (id, name, role, created_at) VALUES (1, 'alice', 'owner', '2026-12-01 00:00:00')"))
     migrate(engine)
     with engine.connect() as conn:
-        assert [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))] == ["0004"]
+        assert [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))] == [_head()]
         assert conn.execute(text("SELECT name FROM users")).scalar() == "alice"
+
+
+def test_users_and_groups_made_before_stable_ids_get_one_each_and_the_database_an_installation_id(tmp_path):
+    """0005: existing rows get distinct random uids (what ACL tokens name), the database one installation id."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(text("INSERT INTO users (id, name, role, created_at) VALUES (1, 'alice', 'owner', '2026-12-01')"))
+        conn.execute(text("INSERT INTO groups (id, name, created_at) VALUES (1, 'board', '2026-12-01')"))
+        conn.execute(text("INSERT INTO groups (id, name, created_at) VALUES (2, 'everyone', '2026-12-01')"))
+        conn.execute(text("INSERT INTO memberships (user_id, group_id, created_at) VALUES (1, 1, '2026-12-01')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        uids = [r[0] for r in conn.execute(text("SELECT uid FROM users UNION ALL SELECT uid FROM groups"))]
+        assert len(uids) == len(set(uids)) == 3 and all(len(u) == 36 for u in uids)
+        assert conn.execute(text("SELECT count(*) FROM memberships")).scalar() == 1  # nothing cascaded away
+        [installation] = conn.execute(text("SELECT value FROM meta WHERE key = 'installation_id'")).scalars()
+    assert len(installation) == 36
 
 
 def _postgres_binaries() -> Path | None:
