@@ -138,6 +138,31 @@ def revoke(session: Session, group_name: str, user_name: str) -> Group:
 
 
 def acl_tokens(session: Session, user: User) -> list[str]:
-    """Everything this user may read: public documents, their own, their groups'."""
-    group_ids = session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)).all()
-    return [PUBLIC_TOKEN, user_token(user.id), *(group_token(g) for g in sorted(group_ids))]
+    """Everything this user may read: public documents, their own, their groups'.
+
+    Users and groups are named by their random ``uid``, never by row id: another
+    database (a new ``database_url``, a restored backup) gives the same row ids to
+    other people, and the index must not follow (issue 15, leak 3).
+    """
+    group_uids = session.scalars(
+        select(Group.uid).join(Membership, Membership.group_id == Group.id).where(Membership.user_id == user.id)
+    ).all()
+    return [PUBLIC_TOKEN, user_token(user.uid), *(group_token(g) for g in sorted(group_uids))]
+
+
+def scoped_tokens(session: Session, user: User, group_names: list[str]) -> list[str]:
+    """The user's tokens narrowed to some of their own groups (a question's scope).
+
+    Only groups the user belongs to count; naming any other group narrows to
+    nothing rather than widening, so a scope can never grant access.
+    """
+    tokens = acl_tokens(session, user)
+    if not group_names:
+        return tokens
+    wanted = set(group_names)
+    chosen = session.scalars(
+        select(Group.uid).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, Group.name.in_(wanted))
+    ).all()
+    narrowed = {group_token(uid) for uid in chosen}
+    return [t for t in tokens if t in narrowed]

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.directory import get_group, get_user
 from app.errors import NotFound
 from ingest.hashing import sha256_file
-from app.tables import Document, IngestJob
+from app.tables import Document, IngestJob, User
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 
@@ -34,9 +34,12 @@ class Registration:
 
 
 def document_acl(doc: Document) -> list[str]:
-    tokens = [group_token(g.id) for g in doc.groups]
+    """The ``acl`` its points carry: its groups' and owner's never-reused uids, ``public`` if it is."""
+    tokens = [group_token(g.uid) for g in doc.groups]
     if doc.owner_id is not None:
-        tokens.append(user_token(doc.owner_id))
+        owner = doc.owner if doc.owner is not None and doc.owner.id == doc.owner_id else None
+        owner = owner or object_session(doc).get(User, doc.owner_id)  # owner_id set, relationship not yet
+        tokens.append(user_token(owner.uid))
     if doc.public:
         tokens.append(PUBLIC_TOKEN)
     return sorted(tokens)

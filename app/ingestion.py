@@ -166,8 +166,7 @@ class IngestService:
         """Rebuild the collection from the stored originals with the current embedding model."""
         from app.tables import IndexCollection
 
-        self.services.index.drop()
-        self.services.close_index()  # the next use opens (and creates) the collection afresh
+        self.services.drop_index()  # whoever built it; the next use creates it afresh, bound to this database
         with self.services.session() as session:
             row = session.get(IndexCollection, self.settings.collection)
             if row is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import make_engine, migrate, session_factory
 from app.errors import Conflict, NotFound
+from app.installation import check_binding, installation_id, stamp
 from app.settings import Settings
 from app.tables import IndexCollection
 
@@ -49,6 +50,10 @@ class Services:
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.sessions = session_factory(self.engine)
+        with self.session() as session:
+            self.installation_id = installation_id(session)
+        if index is not None:  # a given index is held to the same rule as one opened here
+            self._check_binding(index, settings.collection)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -72,18 +77,48 @@ class Services:
             self._bm25 = Bm25Encoder(language=self.settings.bm25_language)
         return self._bm25
 
-    def open_index(self, collection: str | None = None) -> "VectorIndex":
-        """A new handle on a collection (default: the main one); the caller closes it."""
+    def open_index(self, collection: str | None = None, *, bound: bool = True) -> "VectorIndex":
+        """A new handle on a collection (default: the main one); the caller closes it.
+
+        ``bound`` (always, but to drop an index for ``reindex``): refuse a collection another
+        database built, or one with points and no installation id (app/installation.py).
+        """
         from retrieval.edge_index import EdgeIndex
         from retrieval.server_index import ServerIndex
 
         s = self.settings
         name = collection or s.collection
         if s.index_backend == "edge":
-            return EdgeIndex(s.qdrant_dir / name)
-        if s.qdrant_url:
-            return ServerIndex(name, url=s.qdrant_url, api_key=s.qdrant_api_key)
-        return ServerIndex(name, path=s.data_dir / "qdrant-local")
+            index = EdgeIndex(s.qdrant_dir / name)
+        elif s.qdrant_url:
+            index = ServerIndex(name, url=s.qdrant_url, api_key=s.qdrant_api_key)
+        else:
+            index = ServerIndex(name, path=s.data_dir / "qdrant-local")
+        if bound:
+            try:
+                self._check_binding(index, name)
+            except BaseException:
+                index.close()
+                raise
+        return index
+
+    def _check_binding(self, index: "VectorIndex", name: str) -> None:
+        s = self.settings
+        if s.index_backend == "edge":
+            where = str(s.qdrant_dir / name)
+        else:
+            where = f"collection {name!r} of {s.qdrant_url or s.data_dir / 'qdrant-local'}"
+        check_binding(index, self.installation_id, where, self.engine.url.render_as_string(hide_password=True))
+
+    def drop_index(self) -> None:
+        """Drop the main collection whoever built it (``reindex`` rebuilds it from this database)."""
+        if self._index is None:
+            index = self.open_index(bound=False)
+            index.drop()
+            index.close()
+        else:
+            self._index.drop()
+        self.close_index()
 
     @property
     def index(self) -> "VectorIndex":
@@ -112,6 +147,7 @@ class Services:
                     return
                 dim = self.encoder.dim
                 self.index.ensure_collection(dim)
+                stamp(self.index, self.installation_id)  # before any point: never a collection without its id
                 session.add(IndexCollection(name=self.settings.collection, embed_model=model, dim=dim))
                 return
             if row.embed_model != model:
@@ -122,6 +158,7 @@ class Services:
                 )
             if create:
                 self.index.ensure_collection(row.dim)
+                stamp(self.index, self.installation_id)
 
     @property
     def cross_encoder(self) -> "PairScorer":

@@ -36,12 +36,22 @@ PAYLOAD_INDEXES: dict[str, str] = {
 PUBLIC_TOKEN = "public"
 
 
-def user_token(user_id: int) -> str:
-    return f"user:{user_id}"
+def _stable(kind: str, uid: str) -> str:
+    # An integer is a database-local row id, which another database hands to someone else
+    # (issue 15, leak 3): refuse it loudly rather than write or match a token of the wrong person.
+    if not isinstance(uid, str) or not uid or uid.isdigit():
+        raise TypeError(f"a {kind} token names the {kind}'s never-reused uid, not {uid!r}")
+    return f"{kind}:{uid}"
 
 
-def group_token(group_id: int) -> str:
-    return f"group:{group_id}"
+def user_token(user_uid: str) -> str:
+    """``user:<uid>``: the user's random uid (``users.uid``), never their row id."""
+    return _stable("user", user_uid)
+
+
+def group_token(group_uid: str) -> str:
+    """``group:<uid>``: the group's random uid (``groups.uid``), never its row id."""
+    return _stable("group", group_uid)
 
 
 def point_id(doc_id: str, chunk_no: int, text_sha: str) -> str:

@@ -6,7 +6,8 @@ with the same inputs reuses it; change any of them and a new collection is
 built beside it. Turning the corpus into points is ``eval.collection``'s job
 (pure, cached on disk); this module decides whether to build, records the
 build in ``eval_collections`` and ``index_collections``, and refuses to search
-a collection another embedding model made.
+a collection another embedding model made. A corpus holding this installation's own
+documents is refused: everyone can read an eval collection (``org_data``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.errors import Invalid, NotFound
+from app.installation import IndexBindingError, stamp
 from app.eval_tables import EvalCollection
+from app.evaluation.org_data import refuse_organisation_corpus
 from app.progress import Progress, no_progress
 from app.services import EmbedModelMismatchError, Services
 from app.tables import IndexCollection
@@ -61,8 +64,15 @@ def ensure_collection(services: Services, dataset: BeirDataset, progress: Progre
     """The dataset's collection, built now unless an identical build is already there."""
     if not dataset.corpus:
         raise Invalid(f"{dataset.path} has no corpus.jsonl to build a collection from")
+    refuse_organisation_corpus(services, dataset)  # an eval collection is public (issue 15, W1)
     name = collection_name(services, dataset)
-    index = services.open_index(name)
+    try:
+        index = services.open_index(name)
+    except IndexBindingError:  # another database's (or an unmarked) build of it: a cache, so rebuild it
+        stale = services.open_index(name, bound=False)
+        stale.drop()
+        stale.close()
+        index = services.open_index(name)
     try:
         with services.session() as session:
             row = session.get(EvalCollection, name)
@@ -85,6 +95,7 @@ def _build(services: Services, dataset: BeirDataset, name: str, index, progress:
     rows, vectors, embedded = cached_chunks(cache_dir(services, dataset), dataset, encoder, s.preparation(), progress)
     built_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     write_corpus(index, dataset, rows, vectors, services.bm25, s.embed_model_path.name, built_at, progress)
+    stamp(index, services.installation_id)
     with services.session() as session:
         row = session.get(EvalCollection, name)
         row.status, row.chunks, row.built_at = "ready", len(rows), datetime.now(timezone.utc)

@@ -6,7 +6,8 @@ import pytest
 
 from app.accounts.actions import create_group, create_user, grant_membership, revoke_membership
 from app.accounts.actor import Actor
-from app.directory import DirectoryError, acl_tokens, get_user
+from app.directory import DirectoryError, acl_tokens, get_group, get_user
+from retrieval.schema import group_token
 
 
 def test_users_and_memberships_through_the_use_cases(services):
@@ -19,10 +20,10 @@ def test_users_and_memberships_through_the_use_cases(services):
     assert grant_membership(services, operator, "finance", "alice").members == ["alice"]
     with services.session() as session:
         user = get_user(session, "alice")
-        assert f"group:{finance.id}" in acl_tokens(session, user)
+        assert group_token(get_group(session, "finance").uid) in acl_tokens(session, user)
         assert Actor.of(user) == Actor("alice", "owner", user.id)
     assert revoke_membership(services, operator, "finance", "alice").members == []
     with services.session() as session:
-        assert f"group:{finance.id}" not in acl_tokens(session, get_user(session, "alice"))
+        assert group_token(get_group(session, "finance").uid) not in acl_tokens(session, get_user(session, "alice"))
     with pytest.raises(DirectoryError, match="already exists"):
         create_user(services, operator, "alice")
