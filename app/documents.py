@@ -100,13 +100,26 @@ def new_document(source_uri: str, source: str) -> Document:
 
 def set_access(session: Session, doc: Document, groups: list[str], owner: str | None, public: bool) -> None:
     doc.groups = [get_group(session, g) for g in groups]
-    doc.owner_id = get_user(session, owner).id if owner else None
+    doc.owner = get_user(session, owner) if owner else None  # the relationship too: payloads read its name
+    doc.owner_id = doc.owner.id if doc.owner else None
     doc.public = public
 
 
 def record_failure(doc: Document, error: Exception | str) -> None:
-    doc.status = "failed"
-    doc.error = str(error)
+    """A version failed. A document that readers get in a previous version stays ``ready``.
+
+    The status says what users get (issue 14): the previous version is still
+    searched, so the document is ready, and ``error`` says that its last update
+    failed and why, until a version succeeds.
+    """
+    if doc.status == "ready":
+        doc.error = f"{UPDATE_FAILED}: {error}"
+    else:
+        doc.status = "failed"
+        doc.error = str(error)
+
+
+UPDATE_FAILED = "the last update failed and readers still get the previous version"
 
 
 def list_documents(session: Session, status: str | None = None) -> list[Document]:

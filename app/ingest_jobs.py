@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import delete
 
+from app.document_access import apply_access, payload_access
 from app.documents import document_acl, record_failure, storage_error, text_file
 from app.progress import Progress, no_progress
 from app.services import Services
@@ -163,7 +164,8 @@ class JobRunner:
             doc = session.get(Document, job.document_id)
             job.status, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, None
             job.stage = "parse"
-            doc.status = "processing"
+            if doc.status != "ready":  # a previous version, if any, is what readers get until this one is done
+                doc.status = "processing"
             return Path(doc.stored_path), doc.source
 
     def _open(self, job_id: int, prepared: PreparedDocument) -> _OpenDocument:
@@ -279,6 +281,8 @@ class JobRunner:
                 )
                 for c in prepared.chunks
             )
+            if payload_access(doc) != {k: getattr(open_doc.fields, k) for k in ("acl", "groups", "owner", "title")}:
+                apply_access(self.services.index, doc)  # the access changed while this version was written
             path = text_file(self.settings.data_dir, doc.id)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(prepared.clean_text, encoding="utf-8")

@@ -9,6 +9,7 @@ of the encoder); unfinished jobs are resumed on the next start.
 from __future__ import annotations
 
 import os
+from copy import copy
 from pathlib import Path
 from typing import Iterable
 
@@ -16,7 +17,6 @@ from sqlalchemy import select
 
 from app.documents import (
     Registration,
-    document_acl,
     find_by_source,
     new_document,
     record_failure,
@@ -25,13 +25,13 @@ from app.documents import (
     store_original,
     stored_file,
 )
+from app.document_access import apply_access
 from app.ingest_jobs import IngestResult, JobRunner
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError
 from ingest.hashing import sha256_file
-from retrieval.schema import IndexFilter
 
 __all__ = ["IngestResult", "IngestService", "expand_paths", "stored_original"]
 
@@ -61,16 +61,36 @@ class IngestService:
         self, path: Path, root: Path, groups: list[str], owner: str | None = None, public: bool = False,
         title: str | None = None,
     ) -> Registration:
-        source_uri = str(path.absolute())
+        """Record the document's access (applied to its existing points at once), then queue its new version.
+
+        A document is the file its path resolves to: the same file through a symlink or
+        another spelling of the path is the same document (redteam W6). The access is
+        written to the index before anything about the new version is checked, so a
+        version that is refused or fails never leaves the old readers on the old points
+        (redteam L1); if the index cannot take the access, nothing changes and the
+        registration fails with the reason.
+        """
+        source_uri = str(path.resolve())
         with self.services.session() as session:
-            doc = find_by_source(session, source_uri)
+            doc = find_by_source(session, source_uri) or find_by_source(session, str(path.absolute()))
             fresh = doc is None
             if doc is None:
                 doc = new_document(source_uri, path.name)
                 session.add(doc)
+            doc.source_uri = source_uri  # a document registered before paths were resolved moves to its real path
+            before = (list(doc.groups), doc.owner, doc.public, doc.title)
             set_access(session, doc, groups, owner, public)
             if title:
                 doc.title = title
+            session.flush()
+            if not fresh:
+                try:
+                    apply_access(self.services.index, doc)
+                except Exception as exc:  # busy or broken index: keep the access it has, and say so
+                    doc.groups, doc.owner, doc.public, doc.title = before
+                    doc.owner_id = doc.owner.id if doc.owner else None
+                    record_failure(doc, f"the access could not be written to the index, so it was not changed: {exc}")
+                    return Registration(doc, None, "failed")
             try:
                 resolved = path.resolve(strict=True)
                 if not resolved.is_relative_to(root.resolve()):
@@ -87,28 +107,24 @@ class IngestService:
             except (IngestError, OSError) as exc:
                 record_failure(doc, exc if isinstance(exc, IngestError) else f"cannot read the file: {exc}")
                 return Registration(doc, None, "failed")
+            pending = session.scalar(
+                select(IngestJob).where(IngestJob.document_id == doc.id, IngestJob.status.in_(("queued", "running")))
+            )
             unchanged = (
-                not fresh and doc.sha256 == sha and doc.status == "ready"
+                not fresh and pending is None and doc.sha256 == sha and doc.status == "ready" and doc.error is None
                 and doc.embed_model == self.settings.embed_model_path.name
             )
             if unchanged:
-                acl = document_acl(doc)
-                self.services.check_collection(create=True)
-                self.services.index.set_payload(
-                    IndexFilter(doc_ids=[doc.id]), {"acl": acl, "groups": sorted(g.name for g in doc.groups)}
-                )
                 return Registration(doc, None, "unchanged")
             try:
                 doc.stored_path = str(store_original(self.settings.files_dir, resolved, sha))
             except OSError as exc:
-                message = storage_error(exc, self.settings.files_dir)
-                if doc.status == "ready":  # the previous version stays searchable
-                    doc.error = f"{message} (the previous version is still the one searched)"
-                else:
-                    record_failure(doc, message)
+                record_failure(doc, storage_error(exc, self.settings.files_dir))
                 return Registration(doc, None, "failed")
-            doc.sha256, doc.size, doc.status, doc.error = sha, size, "queued", None
-            job = IngestJob(document_id=doc.id, status="queued")
+            doc.sha256, doc.size = sha, size
+            if doc.status != "ready":  # a document readers get in a previous version stays ready meanwhile
+                doc.status, doc.error = "queued", None
+            job = pending or IngestJob(document_id=doc.id, status="queued")
             session.add(job)
             session.flush()
             return Registration(doc, job, "queued")
@@ -150,11 +166,12 @@ class IngestService:
         self, registered: list[tuple[Path, Registration]], progress: Progress = no_progress
     ) -> list[IngestResult]:
         """Results in the order given: queued registrations are run, the others reported as they are."""
-        ran = iter(self.run_jobs([reg.job.id for _, reg in registered if reg.job is not None], progress))
+        job_ids = list(dict.fromkeys(reg.job.id for _, reg in registered if reg.job is not None))
+        ran = dict(zip(job_ids, self.run_jobs(job_ids, progress)))  # one job for one file reached twice
         results: list[IngestResult] = []
         for path, reg in registered:
             if reg.job is not None:
-                result = next(ran)
+                result = copy(ran[reg.job.id])
             else:
                 doc = reg.document
                 result = IngestResult(doc.id, str(path), reg.outcome, doc.chunk_count, doc.error)
@@ -173,10 +190,10 @@ class IngestService:
                 session.delete(row)
             docs = [d for d in session.scalars(select(Document)) if d.stored_path]
             for doc in docs:
+                doc.status = "queued"  # nothing of it is searched any more
                 if not Path(doc.stored_path).exists():
                     record_failure(doc, "the stored original is missing; upload the file again")
                     continue
-                doc.status = "queued"
                 session.add(IngestJob(document_id=doc.id, status="queued"))
         return self.resume(progress)
 

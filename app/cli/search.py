@@ -56,6 +56,7 @@ def search(
 ) -> None:
     """Search the documents a user may read."""
     from app.directory import acl_tokens, get_user
+    from app.document_access import readable_in_database
     from retrieval.profile import MODES
 
     if mode is not None and mode not in MODES:
@@ -66,6 +67,7 @@ def search(
             tokens = acl_tokens(session, get_user(session, as_user))
         services.check_collection(create=False)
         hits = services.searcher.search(text, tokens, k=k, mode=mode, where=where)
+        hits = readable_in_database(services, hits, tokens)  # the index's copy of access may be stale
     if as_json:
         emit_json({"hits": [h.as_dict() for h in hits]})
     else:
