@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import make_engine, migrate, session_factory
 from app.errors import Conflict, NotFound
 from app.installation import check_binding, installation_id, stamp
+from app.private_files import open_data_dir
 from app.settings import Settings
 from app.tables import IndexCollection
 
@@ -45,7 +46,7 @@ class Services:
         self._encoder, self._bm25, self._index = encoder, bm25, index
         self._cross_encoder, self._generator = cross_encoder, generator
         self._searcher: HybridSearcher | None = None
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        open_data_dir(settings.data_dir)  # 0700 and a private umask, or refused if others can read it (W8)
         assert settings.database_url is not None
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
@@ -126,6 +127,10 @@ class Services:
         if self._index is None:
             self._index = self.open_index()
         return self._index
+
+    def check_index(self) -> None:
+        """Open the main collection now, so that one another database built stops a start, not a request."""
+        self.index
 
     def close_index(self) -> None:
         """Close the main collection and forget it (and its searcher); the next use opens it again.
