@@ -156,3 +156,111 @@ def test_an_access_change_the_index_cannot_take_is_refused_not_half_made(roadmap
     assert retried["status"] == "ready"
     assert not _sees_the_draft(inhouse, "eve") and _sees_the_draft(inhouse, "bob")
     assert _document(inhouse, doc_id)["error"] is None
+
+
+@pytest.mark.slow
+def test_a_new_version_killed_half_way_already_has_the_new_access_and_resume_finishes_it(
+    roadmap, inhouse, tmp_path, models_dir
+):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from tests.factories import long_text
+
+    draft, doc_id = roadmap
+    draft.write_text(DRAFT + "\n\n" + long_text(200, seed=3))
+    data = tmp_path / "data"
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(data), "INHOUSE_MODELS_DIR": str(models_dir),
+           "INHOUSE_EMBED_BATCH_SIZE": "4"}
+    proc = subprocess.Popen([sys.executable, "-m", "app", "ingest", str(draft), "--groups", "board"], env=env,
+                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline, done = time.time() + 240, 0
+    while time.time() < deadline and proc.poll() is None and not done:
+        with sqlite3.connect(data / "inhouse.db", timeout=5) as conn:
+            row = conn.execute("select chunks_done from ingest_jobs where status = 'running'").fetchone()
+        done = row[0] if row else 0
+        time.sleep(0.05)
+    assert proc.poll() is None, "the new version finished before it could be killed: make it bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert done > 0
+
+    assert not _sees_the_draft(inhouse, "eve")
+    assert not _answer_cites_the_draft(inhouse, "eve", doc_id)
+    assert _sees_the_draft(inhouse, "bob")
+    assert _document(inhouse, doc_id)["status"] == "ready", "readers get the previous version meanwhile"
+
+    [resumed] = inhouse("jobs", "resume")["documents"]
+    assert resumed["status"] == "ready" and resumed["chunks"] > 20
+    assert not _sees_the_draft(inhouse, "eve") and _sees_the_draft(inhouse, "bob")
+    doc = _document(inhouse, doc_id)
+    assert (doc["status"], doc["groups"], doc["error"], doc["chunks"]) == ("ready", ["board"], None,
+                                                                         resumed["chunks"])
+
+
+def test_search_and_ask_trust_the_database_not_a_stale_payload(roadmap, inhouse, make_services):
+    """A payload that says more than the database (an index restored from an older backup, a crash
+    between the two writes) is not believed: the last check reads the database's access."""
+    draft, doc_id = roadmap
+    inhouse("ingest", str(draft), "--groups", "board")
+    services = make_services()
+    from retrieval.schema import IndexFilter
+
+    services.index.set_payload(IndexFilter(doc_ids=[doc_id]), {"acl": ["public"]})  # the stale copy
+    services.close()
+    assert not _sees_the_draft(inhouse, "eve")
+    assert not _answer_cites_the_draft(inhouse, "eve", doc_id)
+    assert _document(inhouse, doc_id)["groups"] == ["board"]
+
+
+def test_a_new_owner_gains_the_document_and_the_old_one_loses_it_at_once(roadmap, inhouse):
+    """redteam W5: the owner in the index payload follows the database, so an owner filter tells no history."""
+    draft, doc_id = roadmap
+    inhouse("users", "add", "olga")
+    inhouse("users", "add", "petra")
+    inhouse("ingest", str(draft), "--owner", "olga")
+    hits = inhouse("search", "Kestrel drone", "--as", "olga", "--filter", "owner=olga")["hits"]
+    assert [h["doc_id"] for h in hits] == [doc_id]
+
+    draft.write_text(DRAFT + "The launch moves to June.\n")  # a new version, and one that fails
+    env = {"INHOUSE_MAX_FILE_BYTES": "100"}
+    [attempt] = inhouse("ingest", str(draft), "--owner", "petra", env=env, ok=False)["documents"]
+    assert attempt["status"] == "failed"
+    assert inhouse("search", "Kestrel drone", "--as", "olga")["hits"] == []
+    assert inhouse("search", "Kestrel drone", "--as", "petra", "--filter", "owner=olga")["hits"] == []
+    hits = inhouse("search", "Kestrel drone", "--as", "petra", "--filter", "owner=petra")["hits"]
+    assert [h["doc_id"] for h in hits] == [doc_id]
+    assert _document(inhouse, doc_id)["owner"] == "petra"
+
+
+def test_the_same_file_through_a_symlink_is_the_same_document(roadmap, inhouse, tmp_path):
+    """redteam W6: restricting a file under another spelling of its path restricts that file."""
+    draft, doc_id = roadmap
+    alias = tmp_path / "mounted"
+    alias.symlink_to(draft.parent, target_is_directory=True)
+    [again] = inhouse("ingest", str(alias / draft.name), "--groups", "board")["documents"]
+    assert again["id"] == doc_id and again["status"] == "unchanged"
+    assert [d["id"] for d in inhouse("docs", "list")["documents"]] == [doc_id]
+    assert not _sees_the_draft(inhouse, "eve") and _sees_the_draft(inhouse, "bob")
+    [folder] = inhouse("ingest", str(alias), "--groups", "everyone")["documents"]  # the folder, through the link
+    assert folder["id"] == doc_id and _sees_the_draft(inhouse, "eve")
+
+
+def test_a_new_version_refused_for_another_embedding_model_leaves_the_document_ready(roadmap, inhouse):
+    """issue 14: the status says what readers get; the refusal is the document's visible last error."""
+    draft, doc_id = roadmap
+    draft.write_text(DRAFT + "The launch moves to June.\n")
+    [attempt] = inhouse("ingest", str(draft), "--groups", "everyone", env={"INHOUSE_EMBED_MODEL": "all-MiniLM-L6-v2"},
+                        ok=False)["documents"]
+    assert attempt["status"] == "failed" and "inhouse reindex" in attempt["error"]
+    [shown] = inhouse("docs", "show", doc_id)["documents"]
+    assert shown["status"] == "ready" and shown["chunks"] == 1
+    assert shown["error"].startswith("the last update failed") and "inhouse reindex" in shown["error"]
+    assert _sees_the_draft(inhouse, "eve")
+    [retried] = inhouse("ingest", str(draft), "--groups", "everyone")["documents"]  # with the collection's model
+    assert retried["status"] == "ready"
+    assert _document(inhouse, doc_id)["error"] is None
