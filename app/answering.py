@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 
 from app.answer_events import Answer, AnswerEvent, Status, Token
 from app.answer_tables import AnswerPassage, AnswerRecord
+from app.document_access import readable_in_database
 from app.services import Services
 from app.tracing import Tracer
 from inference.answer_mode import AnswerMode, resolve_answer_mode
@@ -185,6 +186,7 @@ class AnswerService:
             searcher = self.searcher
             hits = searcher.search(rewrite.query, acl_tokens, k=self.settings.answer_passages)
             hits = readable_hits(searcher.index, hits, acl_tokens)
+            hits = readable_in_database(self.services, hits, acl_tokens)  # the payload may be stale; SQL decides
         result = AnswerResult(question, rewrite.query, NOT_FOUND_ANSWER, rewrite_method=rewrite.method,
                               not_found=True, timings_ms=trace.timings_ms, mode=self.mode)
         if not hits:
