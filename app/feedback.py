@@ -6,8 +6,8 @@ Feedback is a read path too: a user may only judge passages they can see, so
 the passages are looked up through the index with the user's ACL filter
 (the same ``IndexFilter(acl_tokens=…)`` a search uses), never by id alone.
 ``export_feedback`` turns the judgments into a BEIR folder that
-``inhouse eval run|tune`` take, so the suite runs on the organisation's own
-questions.
+``inhouse eval run|tune --as USER`` take, so the suite runs on the organisation's own
+questions, over its own collection, as that reader (no document text is exported).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.directory import acl_tokens, get_user
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.eval_tables import FeedbackJudgment
 from retrieval.schema import IndexFilter
 
@@ -32,6 +32,12 @@ GRADES: dict[str, int] = {"up": 1, "wrong_sources": 0}
 
 class FeedbackError(Invalid):
     code = "invalid_feedback"
+
+
+class AnswerNotFound(NotFound):
+    """Feedback named an answer that is not the reader's: missing and someone else's read the same."""
+
+    code = "answer_not_found"
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,24 @@ def visible_refs(index, tokens: list[str], refs: Sequence[PassageRef]) -> set[Pa
     return {r for r in refs if (doc_of.get(r.chunk_id) == r.doc_id if r.chunk_id else r.doc_id in docs)}
 
 
+def _is_own_answer(session: Session, answer_id: str, user_id: int) -> bool:
+    """Whether ``answer_id`` names a stored answer this user was given (W10: not anyone's answer)."""
+    from app.answer_tables import AnswerRecord
+
+    try:
+        number = int(answer_id)
+    except (TypeError, ValueError):
+        return False
+    row = session.get(AnswerRecord, number)
+    return row is not None and row.user_id == user_id
+
+
 def record_feedback(
     services, user: str, query: str, passages: Sequence[PassageRef], verdict: Verdict,
     collection: str | None = None, answer_id: str | None = None,
 ) -> list[dict]:
-    """Store one judgment per passage; refuse the lot if any passage is not the user's to see."""
+    """Store one judgment per passage; refuse the lot if any passage is not the user's to see,
+    or if ``answer_id`` is not one of the user's own stored answers."""
     if verdict not in GRADES:
         raise FeedbackError(f"unknown verdict {verdict!r}; use one of {', '.join(GRADES)}")
     if not query.strip():
@@ -78,6 +97,8 @@ def record_feedback(
     with services.session() as session:
         reader = get_user(session, user)
         user_id, tokens = reader.id, acl_tokens(session, reader)
+        if answer_id is not None and not _is_own_answer(session, answer_id, user_id):
+            raise AnswerNotFound(f"no answer {answer_id!r} among your answers")
     index, name, owned = _index_for(services, collection)
     try:
         refs = list(dict.fromkeys(passages))
@@ -138,27 +159,33 @@ def judgments(services, collection: str | None = None) -> tuple[dict[str, str], 
 
 
 def export_feedback(services, out_dir: Path, collection: str | None = None) -> dict:
-    """Write the judgments as a BEIR folder; the corpus holds each judged document's indexed text."""
-    from eval.beir import CorpusDoc, write_beir
+    """Write the judgments as a BEIR folder without any document's text (issue 15, W1/W7).
+
+    The folder holds the questions, the judgments and, for each judged document
+    that still exists, its id and access at export time (``app.evaluation.org_data``);
+    it is evaluated on the collection it came from, as a reader named with ``--as``.
+    Folder and files are readable by this account only: they hold every reader's questions.
+    """
+    from app.evaluation.org_data import Origin, describe_access, make_private, private_folder, write_origin
+    from app.tables import Document
+    from eval.beir import write_beir
 
     queries, qrels = judgments(services, collection)
     index, name, owned = _index_for(services, collection)
     try:
-        corpus = []
-        for doc_id in sorted({d for docs in qrels.values() for d in docs}):
-            hits = index.get(list(index.ids(IndexFilter(doc_ids=[doc_id]))))
-            if not hits:
-                continue  # deleted since it was judged
-            hits.sort(key=lambda h: h.payload.get("chunk_no", 0))
-            text = "\n".join(h.payload.get("text", "") for h in hits)
-            corpus.append(CorpusDoc(doc_id, hits[0].payload.get("title") or "", text))
+        judged = sorted({d for docs in qrels.values() for d in docs})
+        present = {d for d in judged if index.count(IndexFilter(doc_ids=[d])) > 0}  # not deleted since
     finally:
         if owned:
             index.close()
-    present = {d.id for d in corpus}
+    with services.session() as session:
+        access = {d: describe_access(session.get(Document, d)) for d in sorted(present)}
     qrels = {q: {d: g for d, g in docs.items() if d in present} for q, docs in qrels.items()}
     qrels = {q: docs for q, docs in qrels.items() if docs}
     queries = {q: queries[q] for q in qrels}
-    write_beir(out_dir, corpus, queries, qrels)
-    return {"out_dir": str(out_dir), "collection": name, "queries": len(queries), "documents": len(corpus),
+    private_folder(out_dir)
+    write_beir(out_dir, None, queries, qrels)
+    write_origin(out_dir, Origin(name, access))
+    make_private(out_dir)
+    return {"out_dir": str(out_dir), "collection": name, "queries": len(queries), "documents": len(present),
             "judgments": sum(len(d) for d in qrels.values())}

@@ -128,15 +128,18 @@ def load_beir(folder: Path, limit: int | None = None, need_corpus: bool = True) 
 
 
 def write_beir(
-    folder: Path, corpus: list[CorpusDoc], queries: dict[str, str], qrels: dict[str, dict[str, int]],
+    folder: Path, corpus: list[CorpusDoc] | None, queries: dict[str, str], qrels: dict[str, dict[str, int]],
     answers: dict[str, list[str]] | None = None,
 ) -> Path:
-    """Write a BEIR folder (used by `eval export-feedback` and by the tests)."""
+    """Write a BEIR folder (used by `eval export-feedback` and by the tests); ``corpus=None``
+    writes none (a set judged against a collection that already holds the documents)."""
     folder = Path(folder)
     (folder / "qrels").mkdir(parents=True, exist_ok=True)
-    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as fh:
-        for doc in corpus:
-            fh.write(json.dumps({"_id": doc.id, "title": doc.title, "text": doc.text}, ensure_ascii=False) + "\n")
+    if corpus is not None:
+        with (folder / "corpus.jsonl").open("w", encoding="utf-8") as fh:
+            for doc in corpus:
+                row = {"_id": doc.id, "title": doc.title, "text": doc.text}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     with (folder / "queries.jsonl").open("w", encoding="utf-8") as fh:
         for qid, text in queries.items():
             fh.write(json.dumps({"_id": qid, "text": text}, ensure_ascii=False) + "\n")

@@ -31,12 +31,20 @@ def parse_ks(value: str) -> list[int]:
 def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: Optional[str], as_user: Optional[str],
                 bars) -> Iterator[tuple]:
     """(dataset, collection name, open index, ACL tokens): an eval collection built from the
-    corpus, or, with --collection, an existing collection searched as --as USER."""
+    corpus, or, with --collection (or a set `export-feedback` wrote), an existing collection
+    searched as --as USER, judged only on the documents that user can read."""
     from app.directory import acl_tokens, get_user
     from eval.beir import load_beir
     from app.evaluation.collections import check_embed_model, ensure_collection
+    from app.evaluation.org_data import read_origin, readable_only
     from retrieval.schema import PUBLIC_TOKEN
 
+    origin = read_origin(dataset_dir) if collection is None and dataset_dir.is_dir() else None
+    if origin is not None:
+        collection = origin.collection  # the organisation's documents are evaluated where they are
+        if not as_user:
+            fail(f"{dataset_dir} was exported from the collection {collection!r}: its documents are the "
+                 "organisation's, so say whose access the evaluation reads with --as USER")
     with cli_errors():
         dataset = load_beir(dataset_dir, limit, need_corpus=collection is None)
     tasks: dict[str, int] = {}
@@ -69,6 +77,11 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
         fail(str(exc))
     index = services.open_index(name)
     try:
+        if collection is not None:
+            try:  # judgments on what this reader cannot see must not score, nor be stored with the run
+                dataset = readable_only(index, tokens, dataset, as_user)
+            except EXPECTED as exc:
+                fail(str(exc))
         yield dataset, name, index, tokens, progress
     finally:
         index.close()
@@ -93,7 +106,8 @@ def eval_run(
     ks: str = typer.Option("1,3,5,10,100", "--k", help="cut-offs for recall@k and precision@k"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N judged queries"),
     collection: Optional[str] = typer.Option(None, help="evaluate an existing collection instead of the corpus"),
-    as_user: Optional[str] = typer.Option(None, "--as", help="with --collection: whose access the searches use"),
+    as_user: Optional[str] = typer.Option(
+        None, "--as", help="with --collection or an exported feedback set: whose access the searches use"),
     note: Optional[str] = typer.Option(None, help="a note stored with the run"),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -112,7 +126,8 @@ def eval_run(
             results = run_modes(lambda profile: services.searcher_for(index, profile), ds, mode_list, k_list,
                                 acl_tokens=tokens,
                                 stored=services.search_profile(name), progress=progress)
-            run_id = save_run(services, ds, name, results, k_list, list(ds.queries), note=note)
+            run_id = save_run(services, ds, name, results, k_list, list(ds.queries), note=note,
+                              extra_settings={"as_user": as_user} if as_user else None)
     payload = {
         "run_id": run_id, "dataset": ds.name, "collection": name, "queries": len(ds.queries),
         "results": {r.mode: r.summary() for r in results},
@@ -193,7 +208,8 @@ def eval_tune(
             result.run_id = save_run(
                 services, ds, name, result.held_out, [1, 3, 5, 10, 100], result.held_qids, kind="tune",
                 note=f"held-out half of a tune; chosen: {describe(result.chosen)}",
-                extra_settings={"tuned_profile": result.chosen.as_dict()},
+                extra_settings={"tuned_profile": result.chosen.as_dict(),
+                                **({"as_user": as_user} if as_user else {})},
             )
             if save:
                 services.save_search_profile(result.chosen, name)
@@ -256,7 +272,7 @@ def eval_export_feedback(
     """Write readers' feedback (thumbs up / wrong sources) as a BEIR folder for `eval run|tune`."""
     from app.feedback import export_feedback
 
-    with services_ctx() as services:
+    with services_ctx() as services, cli_errors():
         summary = export_feedback(services, out_dir, collection)
     if as_json:
         emit_json(summary)

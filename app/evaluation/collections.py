@@ -6,7 +6,8 @@ with the same inputs reuses it; change any of them and a new collection is
 built beside it. Turning the corpus into points is ``eval.collection``'s job
 (pure, cached on disk); this module decides whether to build, records the
 build in ``eval_collections`` and ``index_collections``, and refuses to search
-a collection another embedding model made.
+a collection another embedding model made. A corpus holding this installation's own
+documents is refused: everyone can read an eval collection (``org_data``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from app.errors import Invalid, NotFound
 from app.installation import IndexBindingError, stamp
 from app.eval_tables import EvalCollection
+from app.evaluation.org_data import refuse_organisation_corpus
 from app.progress import Progress, no_progress
 from app.services import EmbedModelMismatchError, Services
 from app.tables import IndexCollection
@@ -62,6 +64,7 @@ def ensure_collection(services: Services, dataset: BeirDataset, progress: Progre
     """The dataset's collection, built now unless an identical build is already there."""
     if not dataset.corpus:
         raise Invalid(f"{dataset.path} has no corpus.jsonl to build a collection from")
+    refuse_organisation_corpus(services, dataset)  # an eval collection is public (issue 15, W1)
     name = collection_name(services, dataset)
     try:
         index = services.open_index(name)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from app.accounts.actor import Actor
 from app.answering import delete_answers_for_document
 from app.documents import document_summary, get_document, stored_file, text_file
+from app.evaluation.org_data import forget_document as forget_document_in_eval
 from app.feedback import delete_feedback_for_document
 from app.ingestion import IngestResult, IngestService
 from app.progress import Progress, no_progress
@@ -55,6 +56,7 @@ def delete_document(services: Services, actor: Actor, doc_id: str) -> DeletedDoc
         answer_ids = delete_answers_for_document(session, doc.id)
         judgments = delete_feedback_for_document(session, services.settings.collection, doc.id, answer_ids)
         session.delete(doc)  # its chunk rows, job rows and group links go with it (cascades)
+    forget_document_in_eval(services, summary["id"])  # eval collections and caches built before W1's fix
     return DeletedDocument(summary, len(answer_ids), judgments)
 
 
