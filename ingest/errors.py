@@ -37,3 +37,9 @@ class NoTextError(IngestError):
 
 class PathOutsideRootError(IngestError):
     code = "outside_root"
+
+
+class DiskFullError(IngestError):
+    """Not room enough on a disk the index or the data directory lives on; nothing of the batch was written."""
+
+    code = "disk_full"

@@ -10,16 +10,26 @@ Versions of a document are told apart by ``doc_sha`` (its content hash): a
 new version is upserted first, then every point of the document with another
 ``doc_sha`` is deleted, so a search sees the old version or the new one, never
 neither; a version that fails part-way is taken back out by the same field.
+
+Before each upsert the writer looks at the free space on the index's disk (and
+on any other folder it was told about, e.g. the data directory), with a margin
+sized to the batch (``retrieval.disk``): a full disk refuses the batch with
+``DiskFullError`` and writes nothing, because Qdrant Edge, once its memory-mapped
+files cannot grow, kills the process with SIGBUS instead of raising.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ingest.document import Chunk
+from ingest.errors import DiskFullError
+from retrieval.disk import RAW_TO_DISK, DiskFull, require_free, same_disk, unbacked_bytes
 from retrieval.schema import ChunkPoint, IndexFilter, SparseVec, point_id
 
 if TYPE_CHECKING:
@@ -62,8 +72,11 @@ def chunk_point_id(doc_id: str, chunk: Chunk) -> str:
 class ChunkWriter:
     """Writes one document's chunks, with their vectors, into an index."""
 
-    def __init__(self, index: "VectorIndex") -> None:
+    def __init__(self, index: "VectorIndex", also_on: Sequence[Path] = ()) -> None:
+        """``also_on``: other folders a batch's writes land on (the data directory: SQL rows, clean text)."""
         self.index = index
+        own = getattr(index, "disk_path", None)
+        self.folders = [Path(f) for f in ([own] if own is not None else []) + list(also_on)]
 
     def write(
         self, document: DocumentFields, chunks: Sequence[Chunk], dense: np.ndarray | Sequence[Sequence[float]],
@@ -77,10 +90,27 @@ class ChunkWriter:
         sparse: Sequence[SparseVec],
     ) -> None:
         """Upsert the chunks of several documents in one call (many small documents, one round trip)."""
-        self.index.upsert([
+        points = [
             ChunkPoint(chunk_point_id(doc.doc_id, c), _as_list(dense[i]), sparse[i], chunk_payload(doc, c))
             for i, (doc, c) in enumerate(chunks)
-        ])
+        ]
+        self.require_room(points)
+        self.index.upsert(points)
+
+    def require_room(self, points: Sequence[ChunkPoint]) -> None:
+        """Refuse (``DiskFullError``, nothing written) unless the batch fits on every folder, with the margin.
+
+        On the index's disk the room its files may still take counts too: Edge fills them as it works.
+        """
+        batch = RAW_TO_DISK * sum(raw_bytes(p) for p in points)
+        own = getattr(self.index, "disk_path", None)
+        index_files = unbacked_bytes(own) if own is not None else 0
+        for folder in self.folders:
+            needed = batch + (index_files if own is not None and same_disk(folder, own) else 0)
+            try:
+                require_free(folder, needed, f"writing {len(points)} chunks")
+            except DiskFull as exc:
+                raise DiskFullError(str(exc)) from None
 
     def drop_other_versions(self, document: DocumentFields, flush: bool = True) -> None:
         """Delete the document's points of any version but this one (after its last chunk is written)."""
@@ -93,6 +123,11 @@ class ChunkWriter:
     def flush(self) -> None:
         """Make every write so far durable (once per batch of documents: a flush costs like a chunk's embedding)."""
         self.index.flush()
+
+
+def raw_bytes(point: ChunkPoint) -> int:
+    """The point's own size: payload as JSON, 4 bytes a dense dimension, 8 a sparse term."""
+    return len(json.dumps(point.payload).encode()) + 4 * len(point.dense) + 8 * len(point.sparse.indices)
 
 
 def _as_list(vector) -> list[float]:

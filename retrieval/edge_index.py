@@ -10,6 +10,7 @@ from typing import Iterator, Sequence
 
 import qdrant_edge as q
 
+from retrieval.disk import CREATE_BYTES, RAW_TO_DISK, require_free, unbacked_bytes
 from retrieval.filters import build_filter, edge_kit
 from retrieval.index import IndexError_, VectorQuery, require_filter
 from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit, SparseVec
@@ -32,6 +33,9 @@ class EdgeIndex:
         self._kit = edge_kit()
         self._shard: q.EdgeShard | None = None
         if self.exists():
+            # Loading fills the shard's sparse files (a new collection's, from 21 to 130 MiB): on a disk
+            # without that room the engine would die with SIGBUS, so it is refused here instead.
+            require_free(path, unbacked_bytes(path), "opening the index", then="try again")
             try:
                 self._shard = q.EdgeShard.load(str(path))
             except Exception as exc:  # the engine's own message is the useful part
@@ -43,6 +47,12 @@ class EdgeIndex:
     def exists(self) -> bool:
         return self.path.exists() and any(self.path.iterdir())
 
+    @property
+    def disk_path(self) -> Path:
+        """Where the shard's files are: the writer checks this disk's free space before each batch
+        (``ingest.writer``), counting what these files may still take (``retrieval.disk.unbacked_bytes``)."""
+        return self.path
+
     def ensure_collection(self, dim: int) -> None:
         if self._shard is not None:
             return
@@ -50,6 +60,7 @@ class EdgeIndex:
             vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
+        require_free(self.path, CREATE_BYTES, "a new index collection")  # a full disk here is SIGBUS, not an error
         self.path.mkdir(parents=True, exist_ok=True)
         self._shard = q.EdgeShard.create(str(self.path), config)
         for name, kind in PAYLOAD_INDEXES.items():
@@ -88,7 +99,12 @@ class EdgeIndex:
         if self._shard is not None:
             self._shard.flush()
 
+    def _require_room(self, nbytes: int, what: str) -> None:
+        """Refuse (``DiskFull``) a rewrite the disk could not back: the engine would die of SIGBUS."""
+        require_free(self.path, unbacked_bytes(self.path) + RAW_TO_DISK * nbytes, what, then="try again")
+
     def set_payload(self, where: IndexFilter, payload: dict) -> None:
+        self._require_room(len(json.dumps(payload)) * self.count(where), "changing who may read a document")
         self.shard.update(q.UpdateOperation.set_payload_by_filter(build_filter(where, self._kit), payload))
         self.shard.flush()
 
@@ -122,6 +138,7 @@ class EdgeIndex:
     def set_sparse(self, vectors: Sequence[tuple[str, SparseVec]]) -> None:
         if not vectors:
             return
+        self._require_room(sum(8 * len(v.indices) for _, v in vectors), "re-weighting BM25 terms")
         self.shard.update(q.UpdateOperation.update_vectors(
             [q.PointVectors(pid, {SPARSE: q.SparseVector(v.indices, v.values)}) for pid, v in vectors]
         ))

@@ -10,6 +10,7 @@ test double for the server (it is brute force: ~800 ms per filtered query at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Literal, Protocol, Sequence
 
 from retrieval.schema import ChunkPoint, IndexFilter, IndexHit, SparseVec
@@ -44,6 +45,8 @@ class VectorQuery:
 
 
 class VectorIndex(Protocol):
+    disk_path: Path | None  # the local folder the index writes into (None: a server's own disk)
+
     def ensure_collection(self, dim: int) -> None: ...
 
     def exists(self) -> bool: ...

@@ -30,6 +30,7 @@ class ServerIndex:
     def __init__(
         self, collection: str, url: str | None = None, path: Path | None = None, api_key: str | None = None
     ) -> None:
+        self.disk_path = None if url else path  # a server minds its own disk; local mode writes here
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
         elif path is not None:

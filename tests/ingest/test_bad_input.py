@@ -171,29 +171,6 @@ def test_a_full_disk_fails_that_file_clearly_and_loses_nothing(tmp_path, ingest,
     assert services.index.count(IndexFilter(doc_ids=[first.id, results["parking.md"].id])) == 2
 
 
-def test_an_index_that_cannot_write_to_disk_fails_those_files_clearly_and_a_retry_recovers(
-    tmp_path, ingest, services, monkeypatch
-):
-    first = ingest(_good(tmp_path))["good.md"]
-    doc = tmp_path / "parking.md"
-    doc.write_text("# Parking\n\nVisitors park on level 2 of the garage.\n")
-
-    def disk_full() -> None:  # the real index, whose flush to disk fails as on a full volume
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(services.index, "flush", disk_full)
-    failed = ingest(doc)["parking.md"]
-    assert failed.status == "failed" and "is full" in failed.error
-    with services.session() as session:
-        assert get_document(session, failed.id).status == "failed"
-        assert get_document(session, first.id).status == "ready"
-
-    monkeypatch.undo()  # space freed: ingesting again finishes the file, with exactly its chunks
-    retried = ingest(doc)["parking.md"]
-    assert retried.status == "ready" and retried.id == failed.id
-    assert services.index.count(IndexFilter(doc_ids=[failed.id])) == retried.chunks == 1
-
-
 @pytest.mark.parametrize("backend", ["edge", "server"])
 def test_a_replacement_that_fails_half_way_leaves_the_previous_version_searched_not_a_mix(
     tmp_path, make_services, monkeypatch, backend
