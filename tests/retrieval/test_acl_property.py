@@ -18,7 +18,7 @@ import itertools
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from app.directory import acl_tokens, add_group, add_user, get_user, grant, revoke
@@ -225,3 +225,87 @@ def test_a_revoked_member_loses_access_on_the_next_query(services, hash_encoder,
         assert world.searcher.search("budget", world.tokens(user), mode="sparse")
     finally:
         world.close()
+
+
+# ---- versions that fail, and access that changes between versions (issue 15, L1) -------------------
+# Each step re-ingests one document through the real registration and job runner with new access
+# and a new version that is good, unchanged, empty, over the size limit or refused by the index.
+# Whatever the version's fate, from that step on the document is read by exactly its newest access,
+# its points are one whole version (the newest that succeeded), and it is ready iff one succeeded.
+
+OUTCOMES = ("good", "unchanged", "empty", "too_large", "write_fails")
+step_spec = st.fixed_dictionaries({
+    "doc": st.integers(0, 2),
+    "groups": st.sets(st.integers(0, 2), max_size=2),
+    "owner": st.one_of(st.none(), st.integers(0, 2)),
+    "public": st.booleans(),
+    "outcome": st.sampled_from(OUTCOMES),
+    "words": st.lists(st.sampled_from(WORDS), min_size=2, max_size=5).map(" ".join),
+})
+LIMIT = 2000  # bytes: a "too_large" version is over it, every other one far under
+
+
+# No shrinking: an example ingests real files, and a shrink would take minutes; the failing steps print.
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@given(memberships=st.lists(st.sets(st.integers(0, 2), max_size=2), min_size=3, max_size=3),
+       steps=st.lists(step_spec, min_size=1, max_size=6))
+def test_access_holds_whatever_happens_to_a_new_version(make_services, hash_encoder, tmp_path_factory,
+                                                        memberships, steps):
+    from app.documents import get_document
+    from app.ingestion import IngestService
+
+    services = make_services(encoder=hash_encoder, max_file_bytes=LIMIT, chunk_size=64, chunk_overlap=0,
+                             data_dir=tmp_path_factory.mktemp("versions") / "data")
+    folder = tmp_path_factory.mktemp("files")
+    groups, users = ["g0", "g1", "g2"], ["u0", "u1", "u2", "nobody"]
+    members = {u: {groups[g] for g in m} for u, m in zip(users, memberships)} | {"nobody": set()}
+    with services.session() as session:
+        for g in groups:
+            add_group(session, g)
+        for u in users:
+            add_user(session, u, groups=sorted(members[u]))
+    access: dict[str, dict] = {}  # doc id -> its newest access, the oracle
+    good_once: dict[str, bool] = {}
+    ingest = IngestService(services)
+    try:
+        for n, step in enumerate(steps):
+            path = folder / f"doc{step['doc']}.md"
+            if step["outcome"] == "good" or not path.exists():
+                path.write_text(f"# Doc {step['doc']}\n\n{step['words']} version{n}.\n")
+            elif step["outcome"] == "empty":
+                path.write_bytes(b"")
+            elif step["outcome"] == "too_large":
+                path.write_text("# Big\n\n" + "salary budget " * (LIMIT // 10))
+            elif step["outcome"] == "write_fails":
+                path.write_text(f"# Doc {step['doc']}\n\n{step['words']} version{n} unwritten.\n")
+            rule = {"groups": {groups[g] for g in step["groups"]}, "public": step["public"],
+                    "owner": users[step["owner"]] if step["owner"] is not None else None}
+            with pytest.MonkeyPatch.context() as patch:
+                if step["outcome"] == "write_fails":
+                    def refuse(points):
+                        raise OSError(5, "Input/output error")
+                    patch.setattr(services.index, "upsert", refuse)
+                [result] = ingest.ingest_paths([path], sorted(rule["groups"]), rule["owner"], rule["public"])
+            access[result.id] = rule
+            good_once[result.id] = good_once.get(result.id, False) or result.status in ("ready", "unchanged")
+
+            for user in users:
+                with services.session() as session:
+                    tokens = acl_tokens(session, get_user(session, user))
+                for mode in ("dense", "sparse", "hybrid"):
+                    for hit in services.searcher.search(" ".join(WORDS[:6]) + " version", tokens, k=20, mode=mode):
+                        rule_now = access[hit.doc_id]
+                        may = rule_now["public"] or rule_now["owner"] == user or bool(rule_now["groups"] & members[user])
+                        assert may, f"{user} read {hit.doc_id} after step {n} ({step})"
+            with services.session() as session:
+                for doc_id, ready in good_once.items():
+                    doc = get_document(session, doc_id)
+                    assert (doc.status == "ready") == ready, (doc.status, doc.error, step)
+                    shas = {h.payload["doc_sha"] for h in services.index.scroll(["doc_sha"], IndexFilter(doc_ids=[doc_id]))}
+                    assert len(shas) == (1 if ready else 0), "one whole version, or none"
+                    if ready and document_acl(doc):  # its readers do find it (the check is not vacuous)
+                        assert services.index.count(IndexFilter(doc_ids=[doc_id], acl_tokens=document_acl(doc))) \
+                            == doc.chunk_count
+    finally:
+        services.close()
