@@ -41,10 +41,16 @@ def installation_id(session: Session) -> str:
     return row.value
 
 
-def check_binding(index: "VectorIndex", installation: str, where: str, database: str) -> None:
+REINDEX = "`inhouse reindex`"
+
+
+def check_binding(
+    index: "VectorIndex", installation: str, where: str, database: str, rebuild: str = REINDEX,
+) -> None:
     """Refuse an index that another database built, or that holds points and no installation id.
 
-    An index with no points and no id is new: ``stamp`` marks it once it exists.
+    An index with no points and no id is new: ``stamp`` marks it once it exists. ``rebuild`` is
+    the command that rebuilds this collection from this database (an eval collection's differs).
     """
     if not index.exists():
         return
@@ -57,13 +63,13 @@ def check_binding(index: "VectorIndex", installation: str, where: str, database:
         raise IndexBindingError(
             f"the index at {where} was built before indexes carried an installation id, so nothing proves "
             f"it belongs to the database at {database} (its access tokens may name other people there). "
-            "Rebuild it from this database: `inhouse reindex`."
+            f"Rebuild it from this database: {rebuild}."
         )
     raise IndexBindingError(
         f"the index at {where} belongs to another database (installation {carried}); the database at "
         f"{database} is installation {installation}. Its access tokens would name other people here, so "
         "it is not opened. Point database_url (INHOUSE_DATABASE_URL) back to the database that built it, "
-        "or rebuild the index from this database: `inhouse reindex`."
+        f"or rebuild the index from this database: {rebuild}."
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import make_engine, migrate, session_factory
 from app.errors import Conflict, NotFound
-from app.installation import check_binding, installation_id, stamp
+from app.installation import REINDEX, check_binding, installation_id, stamp
 from app.private_files import open_data_dir
 from app.settings import Settings
 from app.tables import IndexCollection
@@ -109,7 +109,9 @@ class Services:
             where = str(s.qdrant_dir / name)
         else:
             where = f"collection {name!r} of {s.qdrant_url or s.data_dir / 'qdrant-local'}"
-        check_binding(index, self.installation_id, where, self.engine.url.render_as_string(hide_password=True))
+        rebuild = REINDEX if name == s.collection else "`inhouse eval run` on the dataset it was built from"
+        database = self.engine.url.render_as_string(hide_password=True)
+        check_binding(index, self.installation_id, where, database, rebuild)
 
     def drop_index(self) -> None:
         """Drop the main collection whoever built it (``reindex`` rebuilds it from this database)."""
