@@ -27,6 +27,7 @@ from app.documents import (
 )
 from app.document_access import apply_access
 from app.ingest_jobs import IngestResult, JobRunner
+from app.library.erasure import forget_original
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
@@ -121,7 +122,9 @@ class IngestService:
             except OSError as exc:
                 record_failure(doc, storage_error(exc, self.settings.files_dir))
                 return Registration(doc, None, "failed")
-            doc.sha256, doc.size = sha, size
+            previous, doc.sha256, doc.size = doc.sha256, sha, size
+            if previous != sha:  # no row names the earlier version's original any more (issue 15, W2)
+                forget_original(session, self.settings.files_dir, previous, doc.id)
             if doc.status != "ready":  # a document readers get in a previous version stays ready meanwhile
                 doc.status, doc.error = "queued", None
             job = pending or IngestJob(document_id=doc.id, status="queued")

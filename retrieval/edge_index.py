@@ -1,4 +1,13 @@
-"""Qdrant Edge backend: the Qdrant engine in this process, one shard per collection."""
+"""Qdrant Edge backend: the Qdrant engine in this process, one shard per collection.
+
+Deleting a point only marks it deleted: its payload (the chunk's text) stays in
+the segment until the segment is vacuumed, and in the write-ahead log until the
+log rotates (issue 15, W2). So shards are created without a write-ahead log
+(the job runner flushes before any document is marked ready, which is all the
+durability ingestion relies on) and with a vacuum threshold of zero, and
+``compact()`` after a delete rewrites every segment that held a deleted point.
+A shard made before that, with a log, is rewritten into a new one without it.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +34,9 @@ _SCHEMA = {
 
 # Inside the shard's folder, so it travels, and is dropped, with the collection (Edge ignores it).
 METADATA_FILE = "inhouse-metadata.json"
+# Vacuum any segment with a deleted point when ``compact()`` asks: deleted text must not stay on disk.
+VACUUM_ALL = q.EdgeOptimizersConfig(deleted_threshold=0.0, vacuum_min_vector_number=0)
+REWRITE_PAGE = 500  # points per page when a shard is copied into a new one
 
 
 class EdgeIndex:
@@ -32,6 +44,7 @@ class EdgeIndex:
         self.path = path
         self._kit = edge_kit()
         self._shard: q.EdgeShard | None = None
+        _finish_rewrite(path)
         if self.exists():
             # Loading fills the shard's sparse files (a new collection's, from 21 to 130 MiB): on a disk
             # without that room the engine would die with SIGBUS, so it is refused here instead.
@@ -59,6 +72,7 @@ class EdgeIndex:
         config = q.EdgeConfig(
             vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            optimizers=VACUUM_ALL, wal_enabled=False,
         )
         require_free(self.path, CREATE_BYTES, "a new index collection")  # a full disk here is SIGBUS, not an error
         self.path.mkdir(parents=True, exist_ok=True)
@@ -199,6 +213,42 @@ class EdgeIndex:
         results = self.shard.query_batch(q.QueryBatchRequest([self._request(vq) for vq in queries]))
         return [[IndexHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
 
+    def compact(self) -> None:
+        """Leave no byte of a deleted point on disk: vacuum its segments (or rewrite a shard that has a log)."""
+        if self._shard is None:
+            return
+        if (self.path / "wal").exists():
+            self._rewrite()
+            return
+        self._shard.optimize()
+        self._shard.flush()
+
+    def _rewrite(self) -> None:
+        """Copy the live points into a new shard (no log, vacuum at zero) and put it in this one's place."""
+        dim = json.loads((self.path / "edge_config.json").read_text())["vectors"][DENSE]["size"]
+        fresh = _sibling(self.path, "rewrite")
+        shutil.rmtree(fresh, ignore_errors=True)
+        target = EdgeIndex(fresh)
+        target.ensure_collection(dim)
+        offset = None
+        while True:
+            records, offset = self.shard.scroll(
+                q.ScrollRequest(offset=offset, limit=REWRITE_PAGE, with_payload=True, with_vector=True)
+            )
+            if records:
+                target.shard.update(q.UpdateOperation.upsert_points(
+                    [q.Point(r.id, r.vector, r.payload or {}) for r in records]
+                ))
+            if offset is None:
+                break
+        target.close()  # flushes
+        if (self.path / METADATA_FILE).exists():
+            shutil.copy2(self.path / METADATA_FILE, fresh / METADATA_FILE)
+        (fresh / REWRITTEN).touch()  # whole: from here a crash finishes the swap on the next open
+        self.close()
+        _finish_rewrite(self.path)
+        self._shard = q.EdgeShard.load(str(self.path))
+
     def drop(self) -> None:
         self.close()
         shutil.rmtree(self.path, ignore_errors=True)
@@ -207,3 +257,26 @@ class EdgeIndex:
         if self._shard is not None:
             self._shard.close()
             self._shard = None
+
+
+REWRITTEN = "inhouse-rewritten"  # in a finished copy, before it takes the old shard's place
+
+
+def _sibling(path: Path, what: str) -> Path:
+    return path.with_name(f"{path.name}.{what}")
+
+
+def _finish_rewrite(path: Path) -> None:
+    """Put a finished rewrite in place of the old shard (also after a crash mid-swap); drop a half one."""
+    fresh, old = _sibling(path, "rewrite"), _sibling(path, "old")
+    if not fresh.exists():
+        return
+    if not (fresh / REWRITTEN).exists():
+        if path.exists():
+            shutil.rmtree(fresh, ignore_errors=True)  # a copy that never finished; the original is whole
+        return
+    if path.exists():
+        path.rename(old)
+    (fresh / REWRITTEN).unlink()
+    fresh.rename(path)
+    shutil.rmtree(old, ignore_errors=True)

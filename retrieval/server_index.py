@@ -7,6 +7,7 @@ tested without a server binary. It is not an embedded default (too slow).
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -182,6 +183,23 @@ class ServerIndex:
 
     def flush(self) -> None:
         """A Qdrant server (and local mode) persists each acknowledged update itself."""
+
+    def compact(self) -> None:
+        """Local mode: rewrite its SQLite file so deleted points' bytes leave its free pages.
+
+        A Qdrant server vacuums segments by its own optimizer settings
+        (``deleted_threshold``) and keeps its write-ahead log; that is the server
+        operator's to configure (docs/retrieval.md).
+        """
+        if self.disk_path is None:
+            return
+        storage = Path(self.disk_path) / "collection" / self.collection / "storage.sqlite"
+        if storage.exists():
+            con = sqlite3.connect(storage)
+            try:
+                con.execute("VACUUM")
+            finally:
+                con.close()
 
     def close(self) -> None:
         self.client.close()

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import func, select
-
 from app.accounts.actor import Actor
 from app.answering import delete_answers_for_document
-from app.documents import document_summary, get_document, stored_file, text_file
+from app.documents import document_summary, get_document, text_file
 from app.evaluation.org_data import forget_document as forget_document_in_eval
 from app.feedback import delete_feedback_for_document
 from app.ingestion import IngestResult, IngestService
+from app.library.erasure import forget_original, scrub_database, sweep_originals
 from app.progress import Progress, no_progress
 from app.services import Services
-from app.tables import Document
 from retrieval.schema import IndexFilter
 
 
@@ -41,22 +39,22 @@ class DeletedDocument:
 
 def delete_document(services: Services, actor: Actor, doc_id: str) -> DeletedDocument:
     """Delete a document everywhere. Index first, files next, rows last, so a crash part-way
-    leaves the document row to retry the delete from."""
+    leaves the document row to retry the delete from; then what still holds the deleted
+    bytes on disk is rewritten (index segments, SQLite's log) (issue 15, W2)."""
     with services.session() as session:
         doc = get_document(session, doc_id)
         summary = document_summary(doc)
         services.index.delete(IndexFilter(doc_ids=[doc.id]))
-        if doc.sha256:
-            others = session.scalar(
-                select(func.count()).select_from(Document).where(Document.sha256 == doc.sha256, Document.id != doc.id)
-            )
-            if not others:
-                stored_file(services.settings.files_dir, doc.sha256).unlink(missing_ok=True)
+        forget_original(session, services.settings.files_dir, doc.sha256, doc.id)
         text_file(services.settings.data_dir, doc.id).unlink(missing_ok=True)
         answer_ids = delete_answers_for_document(session, doc.id)
         judgments = delete_feedback_for_document(session, services.settings.collection, doc.id, answer_ids)
         session.delete(doc)  # its chunk rows, job rows and group links go with it (cascades)
     forget_document_in_eval(services, summary["id"])  # eval collections and caches built before W1's fix
+    with services.session() as session:
+        sweep_originals(session, services.settings.files_dir)  # earlier versions' originals
+    services.index.compact()  # deleted points are only marked deleted until their segments are rewritten
+    scrub_database(services.engine)
     return DeletedDocument(summary, len(answer_ids), judgments)
 
 
