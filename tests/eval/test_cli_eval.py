@@ -20,8 +20,7 @@ def cli(tmp_path, models_dir, monkeypatch):
 
     def invoke(*args: str, ok: bool = True) -> dict | str:
         result = runner.invoke(app, list(args))
-        if ok:
-            assert result.exit_code == 0, result.output
+        assert result.exit_code == (0 if ok else 1), result.output
         if "--json" in args and result.exit_code == 0:
             return json.loads(result.stdout)
         return " ".join(result.output.split())  # rich wraps long messages
@@ -53,16 +52,49 @@ def test_plot_writes_a_png(cli, tiny_beir, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
 
 
-def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_beir):
+def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_beir, make_services):
+    """On the tiny set every mode scores nDCG@10 = 1.0, so this compares profiles, never scores."""
+    from dataclasses import replace
+
+    from app.eval_tables import EvalRun
+    from retrieval.profile import SearchProfile
+
     tuned = cli("eval", "tune", str(tiny_beir), "--json")
     assert tuned["saved"] and tuned["split"] == {
         "rule": "queries ordered by sha256 of their id; first half tunes, second half reports", "tune": 6,
         "held_out": 6}
     assert set(tuned["held_out"]) == {"dense", "sparse", "hybrid", "hybrid+rerank", "tuned"}
-    run = cli("eval", "run", str(tiny_beir), "--modes", "default", "--json")
+    services = make_services()  # the same data directory the commands use
+    assert services.search_profile(tuned["collection"]) == SearchProfile.from_dict(tuned["profile"])
+
+    # A stored profile no mode has (sparse, 7 candidates, no merging): the default run must search with it.
+    odd = replace(SearchProfile.for_mode("sparse"), candidates=7, merge_adjacent=False, dedupe_threshold=0.5)
+    services.save_search_profile(odd, tuned["collection"])
+    run = cli("eval", "run", str(tiny_beir), "--modes", "default,hybrid", "--json")
     assert run["collection"] == tuned["collection"]
-    cmp = cli("eval", "compare", f"{tuned['run_id']}:tuned", f"{run['run_id']}:default", "--json")
-    assert cmp["results"][1]["ndcg@10 Δ"] == 0.0, "the default search is the tuned profile"
+    with services.session() as session:
+        searched = {r.mode: SearchProfile.from_dict(r.profile) for r in session.get(EvalRun, run["run_id"]).results}
+    assert searched["default"] == odd
+    assert searched["hybrid"] == SearchProfile(), "a named mode measures the code's defaults, whatever is stored"
+
+
+def test_the_default_search_follows_the_stored_profile(cli, tmp_path, make_services):
+    from retrieval.profile import SearchProfile
+
+    cli("users", "add", "ann")
+    leave = tmp_path / "leave.md"
+    leave.write_text("# Leave\n\nEmployees get 25 days of paid leave a year. Contractors get none.\n")
+    cli("ingest", str(leave), "--public")
+
+    def stages(*extra: str) -> set[str]:
+        hits = cli("search", "paid leave", "--as", "ann", "--json", *extra)["hits"]
+        assert hits
+        return {name for h in hits for name in h["ranks"]} | {name for h in hits for name in h["scores"]}
+
+    assert {"dense", "sparse"} <= stages()  # no profile stored: hybrid
+    make_services().save_search_profile(SearchProfile.for_mode("sparse"))
+    assert stages() <= {"sparse", "fused"} and "dense" not in stages()
+    assert "dense" in stages("--mode", "dense")  # an explicit mode still wins
 
 
 def test_bad_input_is_refused_with_a_message(cli, tmp_path, tiny_beir):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from app.eval_tables import EvalRun
 from eval.beir import load_beir
 from app.evaluation.collections import ensure_collection
-from app.evaluation.runs import git_commit, load_results, save_run
+from app.evaluation.runs import load_results, save_run
 from eval.runner import run_modes
 from ingest.sparse import Bm25Encoder
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class CountingEncoder:
@@ -101,7 +107,10 @@ def test_runs_are_stored_with_their_provenance(built):
         run = session.get(EvalRun, run_id)
         assert run.dataset_hash == ds.content_hash and run.collection == info.name
         assert run.models["embed"] == "bge-small-en" and run.models["rerank"] == "ms-marco-MiniLM-L-12-v2"
-        assert run.settings["chunk_size"] == 32 and run.git_commit == git_commit()
+        assert run.settings["chunk_size"] == 32
+        assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", run.git_commit), run.git_commit  # this checkout is git
+        commit = run.git_commit.removesuffix("+dirty")
+        assert subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=REPO).returncode == 0
         assert run.qrels["q5"] == {"gripper": 1, "warranty": 0}
     stored = load_results(services, [f"{run_id}:dense", str(run_id)])
     assert [s.label for s in stored] == [f"{run_id}:dense", f"{run_id}:sparse", f"{run_id}:dense"]

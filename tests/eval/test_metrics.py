@@ -36,9 +36,22 @@ def test_answer_recall_counts_questions_with_the_answer_in_the_top_k():
     assert normalise_answer("The  Broncos!") == "broncos"
 
 
-def test_significance_reports_a_p_value_per_pair():
-    good = {"a": {"d1": 1.0}, "b": {"d2": 2.0, "d3": 1.0}}
-    bad = {"a": {"x": 1.0}, "b": {"y": 1.0}}
-    out = significance(QRELS, {"good": good, "bad": bad}, ["ndcg@10"])
-    assert out["scores"]["good"]["ndcg@10"] == 1.0 and out["scores"]["bad"]["ndcg@10"] == 0.0
-    assert 0.0 <= out["p_values"]["good"]["bad"]["ndcg@10"] <= 1.0
+def test_significance_is_the_paired_t_test_on_the_per_query_scores():
+    """Five queries; 'good' finds the document at rank 1 everywhere, 'mixed' at rank 1, 2 or not at all."""
+    from scipy.stats import ttest_rel
+
+    qrels = {q: {f"{q}-hit": 1} for q in "abcde"}
+    good = {q: {f"{q}-hit": 2.0, "noise": 1.0} for q in qrels}
+    mixed = {"a": {"a-hit": 2.0}, "b": {"noise": 2.0, "b-hit": 1.0}, "c": {"noise": 1.0},
+             "d": {"noise": 2.0, "d-hit": 1.0}, "e": {"e-hit": 1.0}}
+    out = significance(qrels, {"good": good, "mixed": mixed}, ["ndcg@10"])
+
+    good_scores = [per_query(qrels, good)[q] for q in "abcde"]
+    mixed_scores = [per_query(qrels, mixed)[q] for q in "abcde"]
+    assert mixed_scores == pytest.approx([1.0, 0.6309, 0.0, 0.6309, 1.0], abs=1e-4)
+    expected = ttest_rel(good_scores, mixed_scores).pvalue  # 0.130: a real difference, on five queries
+    assert out["p_values"]["good"]["mixed"]["ndcg@10"] == pytest.approx(expected, abs=1e-3)
+    assert out["scores"]["good"]["ndcg@10"] == 1.0
+    assert out["scores"]["mixed"]["ndcg@10"] == pytest.approx(sum(mixed_scores) / 5, abs=1e-4)
+    same = significance(qrels, {"good": good, "again": dict(good)}, ["ndcg@10"])
+    assert same["p_values"]["good"]["again"]["ndcg@10"] == 1.0  # no difference at all: no evidence
