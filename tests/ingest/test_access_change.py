@@ -138,21 +138,27 @@ def test_a_new_version_whose_index_write_fails_still_takes_the_new_access(roadma
     assert not _sees_the_draft(inhouse, "eve")
 
 
-def test_an_access_change_the_index_cannot_take_is_refused_not_half_made(roadmap, inhouse, make_services):
-    """Another process holds the index: the change is refused as a whole, and the database says so."""
+def test_an_access_change_the_index_cannot_take_is_refused_not_half_made(roadmap, inhouse, make_services,
+                                                                         monkeypatch):
+    """The index refuses the access write (busy, as when another process holds the shard): the change is
+    refused as a whole, and the database says so."""
     draft, doc_id = roadmap
-    holder = make_services()
-    holder.index.count()  # this process now holds the embedded index, as `inhouse serve` would
-    try:
-        [attempt] = inhouse("ingest", str(draft), "--groups", "board", ok=False)["documents"]
-    finally:
-        holder.close()
-    assert attempt["status"] == "failed" and "not changed" in attempt["error"]
+    services = make_services()
+    from app.ingestion import IngestService
+    from retrieval.index import IndexError_
+
+    def busy(where, payload):
+        raise IndexError_("cannot open the embedded index: Can't init WAL: WouldBlock")
+
+    monkeypatch.setattr(services.index, "set_payload", busy)
+    [attempt] = IngestService(services).ingest_paths([draft], groups=["board"])
+    services.close()
+    assert attempt.status == "failed" and "not changed" in attempt.error and "WouldBlock" in attempt.error
     doc = _document(inhouse, doc_id)
     assert doc["groups"] == ["everyone"], "the database never claims an access the index does not enforce"
     assert doc["status"] == "ready" and "not changed" in doc["error"]
 
-    [retried] = inhouse("ingest", str(draft), "--groups", "board")["documents"]  # the other process stopped
+    [retried] = inhouse("ingest", str(draft), "--groups", "board")["documents"]  # the index is free again
     assert retried["status"] == "ready"
     assert not _sees_the_draft(inhouse, "eve") and _sees_the_draft(inhouse, "bob")
     assert _document(inhouse, doc_id)["error"] is None
