@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Status:
-    """A stage began: ``searching``, ``generating``, ``quoting`` or ``verifying``."""
+    """A stage began: ``searching``, ``found`` (with how many readable passages),
+    ``generating``, ``quoting`` or ``verifying``."""
 
     stage: str
+    count: int | None = None
     name = "status"
 
     def data(self) -> dict:
-        return {"stage": self.stage}
+        return {"stage": self.stage} if self.count is None else {"stage": self.stage, "count": self.count}
 
 
 @dataclass(frozen=True)

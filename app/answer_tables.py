@@ -21,6 +21,9 @@ class AnswerRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )  # the web keeps follow-ups server-side, per user (app.conversations)
     question: Mapped[str] = mapped_column(Text)
     query: Mapped[str] = mapped_column(Text)  # the standalone query actually searched
     rewrite_method: Mapped[str] = mapped_column(String(20), default="none")
@@ -35,6 +38,7 @@ class AnswerRecord(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     finish_reason: Mapped[str | None] = mapped_column(String(20))
     timings_ms: Mapped[dict | None] = mapped_column(JSON)
+    passages_dropped: Mapped[int] = mapped_column(Integer, default=0)  # retrieved but over the token budget
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     passages: Mapped[list["AnswerPassage"]] = relationship(
@@ -53,5 +57,6 @@ class AnswerPassage(Base):
     cited: Mapped[bool] = mapped_column(Boolean, default=False)
     inferred: Mapped[bool] = mapped_column(Boolean, default=False)
     support: Mapped[float | None] = mapped_column(Float)
+    why: Mapped[dict | None] = mapped_column(JSON)  # ranks and scores per search stage, for "why it matched"
 
     answer: Mapped[AnswerRecord] = relationship(back_populates="passages")

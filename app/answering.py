@@ -37,6 +37,7 @@ from inference.prompting import NOT_FOUND_ANSWER, Passage
 from inference.rewrite import rewrite_followup
 from inference.types import ChatMessage, GenerationParams, GenerationStats
 from inference.verify import Verification, best_quote, verify_answer
+from retrieval.schema import IndexFilter
 
 ANSWER_STOPS = ("\nQuestion:", "\nPassages:", "\n\n\n")
 
@@ -73,6 +74,8 @@ class AnswerResult:
     passages: list[Passage] = field(default_factory=list)  # what the model was shown
     passages_dropped: int = 0  # retrieved but over the token budget
     mode: str = "generative"  # or "extractive": sentences quoted from the passages, no generator
+    why: dict[str, dict] = field(default_factory=dict)  # chunk id -> search ranks and scores, heading path
+    conversation_id: int | None = None
     answer_id: int | None = None
     backend: str | None = None
     model: str | None = None
@@ -102,6 +105,7 @@ class AnswerResult:
             "passages_shown": len(self.passages),
             "passages_dropped": self.passages_dropped,
             "mode": self.mode,
+            "conversation_id": self.conversation_id,
             "timings_ms": self.timings_ms,
         }
 
@@ -143,8 +147,13 @@ def build_citations(verification: Verification, passages: list[Passage]) -> list
 class AnswerService:
     def __init__(
         self, services: Services, generator=None, searcher=None, scorer=None, mode: AnswerMode | None = None,
+        dataset_collection: bool = False,
     ) -> None:
+        """``dataset_collection``: the searcher reads an evaluation collection built from a dataset
+        folder, whose documents have no rows in the database (and are readable by everyone), so the
+        database access check is skipped; only ``eval answers`` sets it."""
         self.services = services
+        self.dataset_collection = dataset_collection
         self.settings = services.settings
         self._generator, self._searcher, self._scorer = generator, searcher, scorer
         self.mode: AnswerMode = mode or resolve_answer_mode(self.settings)
@@ -170,7 +179,9 @@ class AnswerService:
     async def stream(
         self, question: str, acl_tokens: list[str], user_id: int | None = None,
         history: list[ChatMessage] | None = None, store: bool = True,
+        where: IndexFilter | None = None, conversation_id: int | None = None,
     ) -> AsyncIterator[AnswerEvent]:
+        """``where`` narrows the search (document types, chosen documents); it never widens the ACL."""
         trace = Tracer()
         history = (history or [])[-self.settings.answer_history_turns:] if self.settings.answer_history_turns else []
         yield Status("searching")
@@ -184,11 +195,17 @@ class AnswerService:
                 rewrite = await rewrite_followup(None, [], question)
         with trace.span("search"):
             searcher = self.searcher
-            hits = searcher.search(rewrite.query, acl_tokens, k=self.settings.answer_passages)
+            hits = searcher.search(rewrite.query, acl_tokens, k=self.settings.answer_passages, where=where)
             hits = readable_hits(searcher.index, hits, acl_tokens)
-            hits = readable_in_database(self.services, hits, acl_tokens)  # the payload may be stale; SQL decides
+            if not self.dataset_collection:
+                hits = readable_in_database(self.services, hits, acl_tokens)  # the payload may be stale; SQL decides
         result = AnswerResult(question, rewrite.query, NOT_FOUND_ANSWER, rewrite_method=rewrite.method,
-                              not_found=True, timings_ms=trace.timings_ms, mode=self.mode)
+                              not_found=True, timings_ms=trace.timings_ms, mode=self.mode,
+                              conversation_id=conversation_id)
+        result.why = {h.chunk_id: {"ranks": h.ranks, "scores": {k: round(v, 4) for k, v in h.scores.items()},
+                                   "heading_path": h.heading_path, "chunk_ids": h.chunk_ids or [h.chunk_id],
+                                   "span": [h.char_start, h.char_end]} for h in hits}
+        yield Status("found", len(hits))
         if not hits:
             trace.finish()
             yield Answer(self._store(result, user_id) if store else result)
@@ -262,10 +279,10 @@ class AnswerService:
     async def answer(
         self, question: str, acl_tokens: list[str], user_id: int | None = None,
         history: list[ChatMessage] | None = None, on_token: Callable[[str], None] | None = None,
-        store: bool = True,
+        store: bool = True, where: IndexFilter | None = None, conversation_id: int | None = None,
     ) -> AnswerResult:
         final: AnswerResult | None = None
-        async for event in self.stream(question, acl_tokens, user_id, history, store):
+        async for event in self.stream(question, acl_tokens, user_id, history, store, where, conversation_id):
             if isinstance(event, Token) and on_token is not None:
                 on_token(event.text)
             elif isinstance(event, Answer):
@@ -290,17 +307,18 @@ class AnswerService:
         cited = {c.n: c for c in result.citations}
         with self.services.session() as session:
             row = AnswerRecord(
-                user_id=user_id, question=result.question, query=result.query,
+                user_id=user_id, conversation_id=result.conversation_id, question=result.question, query=result.query,
                 rewrite_method=result.rewrite_method, answer=result.answer, not_found=result.not_found,
                 support=result.support, sentences=result.sentences,
                 citations=[c.as_dict() for c in result.citations], backend=result.backend, model=result.model,
                 prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                 finish_reason=result.finish_reason, timings_ms=result.timings_ms,
+                passages_dropped=result.passages_dropped,
             )
             row.passages = [
                 AnswerPassage(n=p.n, document_id=p.doc_id, chunk_id=p.chunk_id, score=p.score,
                               cited=p.n in cited, inferred=bool(cited.get(p.n) and cited[p.n].inferred),
-                              support=cited[p.n].support if p.n in cited else None)
+                              support=cited[p.n].support if p.n in cited else None, why=result.why.get(p.chunk_id))
                 for p in result.passages
             ]
             session.add(row)

@@ -133,6 +133,17 @@ class Settings(BaseSettings):
         description="cross-encoder probability a sentence needs to be quoted; below it the answer is 'not found'",
     )
 
+    # web
+    web_session_idle_minutes: int = Field(default=60, ge=1, description="a session ends after this long unused")
+    web_session_absolute_hours: int = Field(default=12, ge=1, description="and this long after login, used or not")
+    web_secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto", description="Secure flag on cookies: auto sets it when the request came over https",
+    )
+    web_login_attempts: int = Field(
+        default=5, ge=1, description="failed logins allowed per user and per address within web_login_window_s",
+    )
+    web_login_window_s: int = Field(default=300, ge=1)
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         if self.models_dir is None:

@@ -28,6 +28,21 @@ from inference.prompting import Passage, is_refusal
 from retrieval.rerank import PairScorer, probability
 
 MIN_WORDS = 3  # "Yes." or "[1]" alone carries no claim worth scoring
+WINDOW_WORDS, STRIDE_WORDS = 200, 150
+
+
+def windows(text: str) -> list[str]:
+    """A passage cut into overlapping windows the cross-encoder reads whole.
+
+    The cross-encoder truncates a pair at 512 tokens, and a passage merged from
+    two neighbouring chunks is longer: a sentence quoted from its second half
+    scored as unsupported (support 0.0003 for a verbatim quote). Each window
+    is scored and the passage's support is the best window's.
+    """
+    words = text.split()
+    if len(words) <= WINDOW_WORDS:
+        return [text]
+    return [" ".join(words[i:i + WINDOW_WORDS]) for i in range(0, len(words) - WINDOW_WORDS + STRIDE_WORDS, STRIDE_WORDS)]
 
 
 @dataclass
@@ -70,10 +85,13 @@ def verify_answer(
             to_score.append(len(checks))
         checks.append(check)
     if to_score and passages:
-        pairs = [(checks[i].text, p.text) for i in to_score for p in passages]
+        pieces = [(p.n, window) for p in passages for window in windows(p.text)]
+        pairs = [(checks[i].text, window) for i in to_score for _, window in pieces]
         logits = list(scorer.score(pairs))
         for row, i in enumerate(to_score):
-            probs = {p.n: probability(logits[row * len(passages) + j]) for j, p in enumerate(passages)}
+            probs: dict[int, float] = {}
+            for j, (n, _) in enumerate(pieces):
+                probs[n] = max(probs.get(n, 0.0), probability(logits[row * len(pieces) + j]))
             _judge(checks[i], probs, threshold)
     scored = [c.support for c in checks if c.status in ("supported", "unsupported")]
     return Verification(checks, sum(scored) / len(scored) if scored else 0.0)

@@ -1,55 +1,68 @@
-"""The web application factory. The full UI comes with the web issue; today it
-serves a status page and /healthz on top of the same services as the CLI."""
+"""The web application: ``create_app(settings)`` reads top to bottom.
+
+Lifespan (services, resumed ingestion, warm parsers) → middleware → error
+handlers → routers → static files. Routers are thin: they parse a request,
+call the use cases of ``app`` (the same ones the CLI calls) and render a
+template. Everything a page shows is read with the signed-in user's access,
+fresh from the database on each request.
+"""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
+from app.services import Services
 from app.settings import Settings
+from web import errors
+from web.render import make_templates
+from web.routes import ask, auth, feedback, health, sources
+from web.security import LoginThrottle, SecurityHeaders
+from web.streams import PendingQuestions
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    from app.ingestion import IngestService
-    from app.services import build_services
-
-    settings = settings or Settings()
-    state: dict = {}
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The app on these settings; a caller that already holds services (tests) hands them in."""
+    settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
-        services = build_services(settings)
-        IngestService(services).resume()  # finish what a crash left behind
+    async def lifespan(app: FastAPI):
+        from app.answering import AnswerService
+        from app.ingestion import IngestService
+        from app.services import build_services
         from ingest.pipeline import warm_up
 
-        warm_up(settings.preparation(), services.encoder)  # the parsers' imports, before /healthz says ok
-        state["services"] = services
-        state["ready"] = True
+        owned = services is None
+        app.state.services = built = services or build_services(settings)
+        built.check_index()  # an index another database built stops the start (app/installation.py)
+        IngestService(built).resume()  # finish what a crash left behind
+        warm_up(settings.preparation(), built.encoder)  # the parsers' imports, before /healthz says ok
+        app.state.answers = AnswerService(built)
+        app.state.ready = True
         yield
-        services.close()
+        app.state.ready = False
+        if owned:
+            built.close()
 
-    app = FastAPI(title="inhouse", lifespan=lifespan)
+    app = FastAPI(title="inhouse", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ready = False
+    app.state.templates = make_templates()
+    app.state.pending = PendingQuestions()
+    app.state.login_throttle = LoginThrottle(settings.web_login_attempts, settings.web_login_window_s)
 
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"status": "ok" if state.get("ready") else "starting"}
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        from app.documents import list_documents
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(ask.router)
+    app.include_router(sources.router)
+    app.include_router(feedback.router)
 
-        services = state["services"]
-        with services.session() as session:
-            docs = list_documents(session)
-            ready = sum(1 for d in docs if d.status == "ready")
-        return (
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>inhouse</title></head><body>"
-            "<h1>inhouse</h1><p>Question answering over your own documents.</p>"
-            f"<p>{ready} of {len(docs)} documents indexed. The browser UI arrives with the web issue; "
-            "until then use the <code>inhouse</code> command line (<code>inhouse search</code>).</p>"
-            "</body></html>"
-        )
-
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -137,7 +137,7 @@ def run_answer_eval(
     index = services.open_index(built.name)
     try:
         searcher = services.searcher_for(index, services.search_profile(built.name))
-        service = AnswerService(services, searcher=searcher, mode=mode)
+        service = AnswerService(services, searcher=searcher, mode=mode, dataset_collection=True)
         ids = [q for q in dataset.query_ids if dataset.answers.get(q)]
 
         async def run_all() -> list[QuestionOutcome]:  # one event loop: the vLLM engine lives on it

@@ -6,6 +6,9 @@ from sqlalchemy import create_engine
 from app.tables import Base
 import app.eval_tables  # noqa: F401,E402  (registers the evaluation tables on Base.metadata)
 import app.answer_tables  # noqa: F401,E402  (registers the answer tables on Base.metadata)
+import app.conversations  # noqa: F401,E402  (conversations, kept per user)
+import app.ratings  # noqa: F401,E402  (answer ratings)
+import app.accounts.sessions  # noqa: F401,E402  (browser sessions)
 
 config = context.config
 target_metadata = Base.metadata

@@ -163,7 +163,7 @@ def test_tokens_stream_before_the_answer_arrives(world):
 
     arrived = asyncio.run(go())
     events = [e for _, e in arrived]
-    assert [e.stage for e in events if isinstance(e, Status)] == ["searching", "generating", "verifying"]
+    assert [e.stage for e in events if isinstance(e, Status)] == ["searching", "found", "generating", "verifying"]
     assert isinstance(events[-1], Answer) and sum(isinstance(e, Answer) for e in events) == 1
     token_times = [t for t, e in arrived if isinstance(e, Token)]
     assert len(token_times) > 1

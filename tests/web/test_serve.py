@@ -20,7 +20,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_server_reports_health_and_what_is_indexed(tmp_path, models_dir):
+def test_the_server_reports_health_and_asks_strangers_to_log_in(tmp_path, models_dir):
     env = {**os.environ, "INHOUSE_DATA_DIR": str(tmp_path / "data"), "INHOUSE_MODELS_DIR": str(models_dir)}
     note = tmp_path / "note.md"
     note.write_text("# Parking\n\nVisitors park on level 2 of the garage.\n")
@@ -44,9 +44,9 @@ def test_the_server_reports_health_and_what_is_indexed(tmp_path, models_dir):
                 pass
             assert time.monotonic() < deadline, "the server did not become healthy within 120 s"
             time.sleep(0.5)
-        home = httpx.get(base + "/", timeout=10)
-        assert home.status_code == 200
-        assert "1 of 1 documents indexed" in home.text
+        home = httpx.get(base + "/", timeout=10, follow_redirects=True)  # nothing about the documents before logging in
+        assert home.status_code == 200 and str(home.url).endswith("/login?next=/")
+        assert "documents indexed" not in home.text and "Log in" in home.text
     finally:
         server.terminate()
         server.wait(timeout=30)

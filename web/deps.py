@@ -1,0 +1,89 @@
+"""Typed FastAPI dependencies: the services, a database session, the signed-in user.
+
+The user is read from the database on every request (role, and through
+``acl_tokens`` their groups), so a revoked membership or a removed account
+takes effect on the next request, not at the next login. Unsafe methods also
+pass the CSRF check here, so a route cannot forget it: every route that
+changes something depends on ``writer``, not ``reader``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.accounts.sessions import SessionUser, csrf_matches, resolve
+from app.errors import Forbidden, InhouseError
+from app.services import Services
+from app.settings import Settings
+from web.security import UNSAFE_METHODS
+
+SESSION_COOKIE = "inhouse_session"
+
+
+class LoginRequired(InhouseError):
+    status, code = 401, "login_required"
+
+
+class CsrfFailed(InhouseError):
+    status, code = 403, "csrf_failed"
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.services.settings
+
+
+def db_session(services: Annotated[Services, Depends(get_services)]) -> Iterator[Session]:
+    with services.session() as session:
+        yield session
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def optional_user(request: Request, services: ServicesDep) -> SessionUser | None:
+    s = services.settings
+    with services.session() as session:
+        return resolve(session, request.cookies.get(SESSION_COOKIE),
+                       timedelta(minutes=s.web_session_idle_minutes), timedelta(hours=s.web_session_absolute_hours))
+
+
+def reader(user: Annotated[SessionUser | None, Depends(optional_user)]) -> SessionUser:
+    if user is None:
+        raise LoginRequired("please log in")
+    return user
+
+
+async def writer(request: Request, user: Annotated[SessionUser, Depends(reader)]) -> SessionUser:
+    if request.method in UNSAFE_METHODS:
+        given = request.headers.get("X-CSRF-Token")
+        if not given and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            given = (await request.form()).get("csrf")
+        if not csrf_matches(user.csrf, given if isinstance(given, str) else None):
+            raise CsrfFailed("the form expired or came from another site; reload the page and try again")
+    return user
+
+
+def role(*allowed: str):
+    """A dependency that admits signed-in users with one of these roles (admins always)."""
+
+    def check(user: Annotated[SessionUser, Depends(reader)]) -> SessionUser:
+        if user.role != "admin" and user.role not in allowed:
+            raise Forbidden("your role does not allow this page")
+        return user
+
+    return check
+
+
+UserDep = Annotated[SessionUser, Depends(reader)]
+WriterDep = Annotated[SessionUser, Depends(writer)]
