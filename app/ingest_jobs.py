@@ -94,7 +94,7 @@ class JobRunner:
             return []
         try:
             self.services.check_collection(create=True)
-            self.writer = ChunkWriter(self.services.index)
+            self.writer = ChunkWriter(self.services.index, also_on=[self.settings.data_dir])
         except Exception as exc:  # the index cannot be opened: every job fails with the reason
             return [self._fail(job_id, exc if isinstance(exc, IngestError) else str(exc)) for job_id in job_ids]
         open_docs: list[_OpenDocument] = []
