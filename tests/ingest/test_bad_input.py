@@ -50,7 +50,7 @@ def test_truncated_pdf_is_reported(tmp_path, ingest):
     truncated = tmp_path / "truncated.pdf"
     truncated.write_bytes(SAMPLE_PDF.read_bytes()[:600])
     result = ingest(truncated)["truncated.pdf"]
-    assert result.status == "failed" and result.error
+    assert result.status == "failed" and result.error.startswith("the PDF is damaged")
 
 
 def test_password_protected_pdf_says_so(tmp_path, ingest):
@@ -78,16 +78,27 @@ def test_unsupported_type_is_named(tmp_path, ingest):
     assert "unsupported file type image/png" in result.error
 
 
-def test_file_over_the_size_limit_is_refused_without_being_read(tmp_path, make_services):
+def test_file_over_the_size_limit_is_refused_without_being_read(tmp_path, make_services, monkeypatch):
+    import app.documents
+    import app.ingestion
+
     services = make_services(max_file_bytes=1000)
     with services.session() as session:
         add_group(session, "hr")
     big = tmp_path / "big.txt"
     big.write_text("word " * 1000)
-    [result] = IngestService(services).ingest_paths([big], groups=["hr"])
+    small = _good(tmp_path)
+    hashed = []  # a spy around the real hashing: reading a file starts there
+    for module in (app.documents, app.ingestion):
+        monkeypatch.setattr(module, "sha256_file", lambda path, real=module.sha256_file: hashed.append(
+            Path(path).name) or real(path))
+    result, ok = IngestService(services).ingest_paths([big, small], groups=["hr"])
+    assert ok.status == "ready" and "good.md" in hashed, "the spy sees the files that are read"
+    assert "big.txt" not in hashed
     assert result.status == "failed"
     assert "5,000 bytes; the limit is 1,000" in result.error
-    assert not any(services.settings.files_dir.rglob("*")), "an oversized file must not be stored"
+    stored = [p for p in services.settings.files_dir.rglob("*") if p.is_file()]
+    assert len(stored) == 1 and stored[0].read_bytes() == small.read_bytes(), "an oversized file is not stored"
 
 
 def test_non_utf8_text_is_decoded_not_garbled(tmp_path, ingest, services):
@@ -108,6 +119,27 @@ def test_docx_zip_bomb_is_refused(tmp_path, make_services):
     [result] = IngestService(services).ingest_paths([bomb], groups=["hr"])
     assert result.status == "failed"
     assert "zip bomb" in result.error
+
+
+def test_pptx_zip_bomb_is_refused_and_the_same_deck_without_it_is_read(tmp_path, make_services):
+    import zipfile
+
+    from tests.factories import write_pptx
+
+    services = make_services(max_unpacked_bytes=8 * 1024 * 1024)
+    with services.session() as session:
+        add_group(session, "hr")
+    deck = write_pptx(tmp_path / "deck.pptx", [("Onboarding", ["Badges are issued at reception."])])
+    bomb = tmp_path / "bomb.pptx"
+    bomb.write_bytes(deck.read_bytes())
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with zf.open("ppt/media/image1.bin", "w") as member:  # a picture that inflates to 16 MiB of zeros
+            for _ in range(16):
+                member.write(b"\0" * (1 << 20))
+    assert bomb.stat().st_size < 200_000
+    bombed, plain = IngestService(services).ingest_paths([bomb, deck], groups=["hr"])
+    assert bombed.status == "failed" and "zip bomb" in bombed.error
+    assert plain.status == "ready" and plain.chunks == 1
 
 
 def test_symlink_out_of_the_folder_is_refused(tmp_path, ingest, services):
