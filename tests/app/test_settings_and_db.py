@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 from sqlalchemy import inspect
 
@@ -115,40 +110,6 @@ def test_users_and_groups_made_before_stable_ids_get_one_each_and_the_database_a
         assert conn.execute(text("SELECT count(*) FROM memberships")).scalar() == 1  # nothing cascaded away
         [installation] = conn.execute(text("SELECT value FROM meta WHERE key = 'installation_id'")).scalars()
     assert len(installation) == 36
-
-
-def _postgres_binaries() -> Path | None:
-    for candidate in [*sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True), Path("/usr/local/bin")]:
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    return None
-
-
-@pytest.fixture
-def postgres_url(tmp_path):
-    bin_dir = _postgres_binaries()
-    if bin_dir is None or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    import tempfile
-
-    base = Path(tempfile.mkdtemp(prefix="inhouse-pg-"))  # pytest's tmp is root-only; postgres must reach it
-    os.chmod(base, 0o777)
-    data = base / "pg"
-    data.mkdir()
-    user = "postgres" if os.geteuid() == 0 else None
-    run = (lambda *a: subprocess.run(["runuser", "-u", user, "--", *a], check=True, capture_output=True)) if user \
-        else (lambda *a: subprocess.run(list(a), check=True, capture_output=True))
-    if user:
-        shutil.chown(data, user)
-    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "inhouse")
-    port = 54329
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o",
-        f"-p {port} -k {data} -c listen_addresses=''", "-w", "start")
-    try:
-        yield f"postgresql+psycopg://inhouse@/postgres?host={data}&port={port}"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_the_same_migrations_run_on_postgresql(postgres_url):
