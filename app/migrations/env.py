@@ -9,6 +9,7 @@ import app.answer_tables  # noqa: F401,E402  (registers the answer tables on Bas
 import app.conversations  # noqa: F401,E402  (conversations, kept per user)
 import app.ratings  # noqa: F401,E402  (answer ratings)
 import app.accounts.sessions  # noqa: F401,E402  (browser sessions)
+import app.accounts.tokens  # noqa: F401,E402  (API tokens)
 
 config = context.config
 target_metadata = Base.metadata
