@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, users
+from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, tokens, users
 from app.private_files import private_umask
 
 app = typer.Typer(no_args_is_help=True, help="inhouse: question answering over your own documents.")
@@ -27,6 +27,7 @@ app.add_typer(docs.docs_app, name="docs")
 # who may read what
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.groups_app, name="groups")
+app.add_typer(tokens.tokens_app, name="tokens")
 # reading
 app.command()(search.search)
 app.command()(ask.ask)
