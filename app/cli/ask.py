@@ -77,6 +77,8 @@ def ask(
         turns = history + [{"role": "user", "content": question}, {"role": "assistant", "content": result.answer}]
         history_file.write_text(json.dumps(turns, indent=1, ensure_ascii=False))
     if as_json:
-        emit_json(result.as_dict())
+        from app.shapes import AnswerShape, dump
+
+        emit_json(dump(AnswerShape.of(result)))
     else:
         _print_answer(result)

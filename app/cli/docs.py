@@ -19,7 +19,9 @@ def docs_list(status: Optional[str] = typer.Option(None), as_json: bool = JsonOp
     with services_ctx() as services, services.session() as session:
         docs = [document_summary(d) for d in list_documents(session, status)]
     if as_json:
-        emit_json({"documents": docs})
+        from app.shapes import DocumentsShape, dump
+
+        emit_json(dump(DocumentsShape.model_validate({"documents": docs})))
     else:
         table("documents", ["id", "title", "type", "status", "groups", "chunks", "error"],
               [(d["id"][:12], d["title"], d["type"], d["status"], ",".join(d["groups"]), d["chunks"], d["error"])

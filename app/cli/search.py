@@ -56,7 +56,8 @@ def search(
 ) -> None:
     """Search the documents a user may read."""
     from app.directory import acl_tokens, get_user
-    from app.document_access import readable_in_database
+    from app.searching import search_readable
+    from app.shapes import SearchShape, dump
     from retrieval.profile import MODES
 
     if mode is not None and mode not in MODES:
@@ -65,11 +66,9 @@ def search(
     with services_ctx() as services, cli_errors():
         with services.session() as session:
             tokens = acl_tokens(session, get_user(session, as_user))
-        services.check_collection(create=False)
-        hits = services.searcher.search(text, tokens, k=k, mode=mode, where=where)
-        hits = readable_in_database(services, hits, tokens)  # the index's copy of access may be stale
+        hits = search_readable(services, tokens, text, k, mode, where)
     if as_json:
-        emit_json({"hits": [h.as_dict() for h in hits]})
+        emit_json(dump(SearchShape.of(hits)))
     else:
         table(f"results for {text!r}", ["#", "score", "title", "page", "why", "text"],
               [(i + 1, f"{h.score:.3f}", h.title, h.page, h.why, h.text[:160].replace("\n", " "))
