@@ -92,7 +92,7 @@ doctor: venv models
 	$(BIN)/inhouse doctor
 
 demo: venv
-	$(BIN)/inhouse import-manifest samples/manifest.json
+	$(BIN)/inhouse import-manifest samples/manifest.json --demo-logins
 
 serve: venv
 	$(BIN)/inhouse serve --host 127.0.0.1 --port 8000

@@ -68,6 +68,11 @@ def linkify(text: str, answer_id: int, shown: set[int]) -> Markup:
     return Markup("").join(out)
 
 
+def tidy(text: str) -> str:
+    """Passage text for a card: runs of blank lines become one line break."""
+    return re.sub(r"\n\s*\n+", "\n", text or "").strip()
+
+
 def ms(value: float | int | None) -> str:
     if value is None:
         return "–"
@@ -77,6 +82,6 @@ def ms(value: float | int | None) -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
-    env.filters.update(highlight=highlight, linkify=linkify, ms=ms)
+    env.filters.update(highlight=highlight, linkify=linkify, ms=ms, tidy=tidy)
     env.globals.update(cite_link=cite_link)
     return templates

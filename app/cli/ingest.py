@@ -40,17 +40,29 @@ def ingest(
             results = ingest_paths(services, actor, paths, split_csv(groups), owner, public, progress=on_progress)
     if resumed:
         err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
+        logins = set_demo_logins(services, manifest) if demo_logins else None
     if as_json:
-        emit_json({"documents": [r.as_dict() for r in results]})
+        emit_json({"documents": [r.as_dict() for r in results],
+                   **({"demo_users": logins[0], "demo_password": logins[1]} if logins else {})})
     else:
         ingest_table("ingested", results)
+        if logins:
+            users, password = logins
+            print(f"\nLog in at http://127.0.0.1:8000 as any of {', '.join(users)}"
+                  f" with the password {password}\n(kept in {services.settings.data_dir / 'demo-password.txt'})")
     if results and all(r.status == "failed" for r in results):
         raise SystemExit(1)
 
 
-def import_manifest(manifest: Path, as_json: bool = JsonOpt) -> None:
+def import_manifest(
+    manifest: Path, as_json: bool = JsonOpt,
+    demo_logins: bool = typer.Option(
+        False, "--demo-logins", help="give its users without a password one random demo password and print it"
+    ),
+) -> None:
     """Create the groups and users a manifest names and ingest its documents with their access."""
     from app.ingestion import IngestService
+    from app.manifest import demo_logins as set_demo_logins
     from app.manifest import load_manifest
 
     if not manifest.is_file():
@@ -64,10 +76,16 @@ def import_manifest(manifest: Path, as_json: bool = JsonOpt) -> None:
             )
         except (*EXPECTED, ValueError, KeyError) as exc:  # ValueError, KeyError: the manifest's JSON
             fail(f"bad manifest {manifest}: {exc}")
+        logins = set_demo_logins(services, manifest) if demo_logins else None
     if as_json:
-        emit_json({"documents": [r.as_dict() for r in results]})
+        emit_json({"documents": [r.as_dict() for r in results],
+                   **({"demo_users": logins[0], "demo_password": logins[1]} if logins else {})})
     else:
         ingest_table("ingested", results)
+        if logins:
+            users, password = logins
+            print(f"\nLog in at http://127.0.0.1:8000 as any of {', '.join(users)}"
+                  f" with the password {password}\n(kept in {services.settings.data_dir / 'demo-password.txt'})")
 
 
 @jobs_app.command("resume")
