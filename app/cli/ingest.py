@@ -40,16 +40,10 @@ def ingest(
             results = ingest_paths(services, actor, paths, split_csv(groups), owner, public, progress=on_progress)
     if resumed:
         err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
-        logins = set_demo_logins(services, manifest) if demo_logins else None
     if as_json:
-        emit_json({"documents": [r.as_dict() for r in results],
-                   **({"demo_users": logins[0], "demo_password": logins[1]} if logins else {})})
+        emit_json({"documents": [r.as_dict() for r in results]})
     else:
         ingest_table("ingested", results)
-        if logins:
-            users, password = logins
-            print(f"\nLog in at http://127.0.0.1:8000 as any of {', '.join(users)}"
-                  f" with the password {password}\n(kept in {services.settings.data_dir / 'demo-password.txt'})")
     if results and all(r.status == "failed" for r in results):
         raise SystemExit(1)
 
