@@ -28,12 +28,19 @@ TITLES = {400: "That did not work", 401: "Please log in", 403: "Not allowed", 40
 
 def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
+    return request.url.path.startswith(("/api/", "/v1/")) or (
+        "application/json" in accept and "text/html" not in accept)
 
 
 def respond(request: Request, status: int, code: str, message: str) -> Response:
+    if request.url.path.startswith("/v1/"):  # the OpenAI-compatible routes answer in OpenAI's error shape
+        from web.api.openai_shapes import openai_error
+
+        status, body = openai_error(status, code, message)
+        return JSONResponse(body, status_code=status, headers=_bearer_challenge(status))
     if wants_json(request):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                            headers=_bearer_challenge(status) if request.url.path.startswith("/api/") else None)
     if request.headers.get("HX-Request") == "true":
         return HTMLResponse(f'<p class="error" role="alert" data-state="error">{escape(message)}</p>',
                             status_code=status, headers={"HX-Reswap": "beforeend"})
@@ -44,6 +51,10 @@ def respond(request: Request, status: int, code: str, message: str) -> Response:
         {"user": user, "status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status,
     )
+
+
+def _bearer_challenge(status: int) -> dict[str, str] | None:
+    return {"WWW-Authenticate": 'Bearer realm="inhouse"'} if status == 401 else None
 
 
 def install(app: FastAPI) -> None:
