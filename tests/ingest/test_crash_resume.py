@@ -77,3 +77,89 @@ def test_sigkill_mid_ingest_then_resume_gives_exact_chunks(tmp_path, models_dir,
     with sqlite3.connect(db) as conn:
         assert {r[0] for r in conn.execute("select id from chunks")} == expected
         assert conn.execute("select status from ingest_jobs").fetchone()[0] == "done"
+
+
+def _serve_until_healthy(env: dict) -> None:
+    """`inhouse serve` resumes unfinished jobs before /healthz says ok; then it is stopped."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, server.stderr.read()[-3000:]
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if health.status_code == 200 and health.json()["status"] == "ok":
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become healthy within 240 s"
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend,resume", [("edge", "ingest"), ("server", "serve")])
+def test_a_replacement_killed_half_way_is_finished_by_the_next_ingest_or_serve_with_only_the_new_points(
+    tmp_path, models_dir, shared_encoder, make_services, backend, resume
+):
+    """The riskier kill: a ready document is being replaced, so both versions' points may be in the index."""
+    from app.accounts.actor import Actor
+    from app.library.actions import ingest_paths
+    from ingest.pipeline import prepare_chunks
+    from retrieval.schema import IndexFilter, point_id
+
+    manual = tmp_path / "manual.md"
+    manual.write_text("# Operations manual\n\n" + long_text(20, seed=1))
+    small = {"chunk_size": 64, "chunk_overlap": 0}  # small chunks embed fast: many batches in little time
+    services = make_services(index_backend=backend, **small)
+    [first] = ingest_paths(services, Actor.operator(), [manual], [], public=True)
+    old_ids = set(services.index.ids(IndexFilter(doc_ids=[first.id])))
+    assert first.status == "ready" and len(old_ids) == first.chunks > 3
+    services.close()
+
+    manual.write_text("# Operations manual, second edition\n\n" + long_text(90, seed=2))
+    data = services.settings.data_dir
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(data), "INHOUSE_MODELS_DIR": str(models_dir),
+           "INHOUSE_EMBED_BATCH_SIZE": "8", "INHOUSE_INDEX_BACKEND": backend, "INHOUSE_CHUNK_SIZE": "64",
+           "INHOUSE_CHUNK_OVERLAP": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "app", "ingest", str(manual), "--public"], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, done = time.time() + 240, 0
+    while time.time() < deadline and proc.poll() is None and not done:
+        with sqlite3.connect(data / "inhouse.db", timeout=5) as conn:
+            row = conn.execute("select chunks_done from ingest_jobs where status = 'running'").fetchone()
+        done = row[0] if row else 0
+        time.sleep(0.05)
+    assert proc.poll() is None, "the new version finished before it could be killed: make it bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert done > 0
+
+    if resume == "ingest":  # any later ingest first finishes what was left
+        other = tmp_path / "parking.md"
+        other.write_text("# Parking\n\nVisitors park on level 2 of the garage.\n")
+        ran = _cli(env, "ingest", str(other), "--public", "--json")
+        assert ran.returncode == 0, ran.stderr
+    else:
+        _serve_until_healthy(env)
+
+    services = make_services(index_backend=backend, **small)
+    prepared = prepare_chunks(manual, services.settings.preparation(), shared_encoder)
+    expected = {point_id(first.id, c.chunk_no, c.text_sha) for c in prepared.chunks}
+    assert set(services.index.ids(IndexFilter(doc_ids=[first.id]))) == expected, "the new version, whole"
+    assert not expected & old_ids
+    with services.session() as session:
+        from app.documents import get_document
+
+        doc = get_document(session, first.id)
+        assert (doc.status, doc.chunk_count) == ("ready", len(expected)) and len(expected) > 128
