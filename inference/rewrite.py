@@ -49,6 +49,32 @@ def last_user_question(history: list[ChatMessage]) -> str | None:
     return None
 
 
+# Words by which a question leans on the conversation before it ("does it", "those ones", "there").
+_REFERRING = {
+    "it", "its", "it's", "they", "them", "their", "theirs", "those", "these", "that", "this", "there", "then",
+    "he", "she", "him", "her", "his", "hers", "one", "ones", "same", "such", "also", "too", "else", "other",
+    "above", "former", "latter", "which", "both", "either", "neither",
+}
+
+
+def is_standalone(question: str) -> bool:
+    """A question that names what it asks about and refers to nothing before it.
+
+    In a conversation people also ask new, unrelated questions; joining each to
+    the last one (or asking a model to) pulls the search toward the old topic:
+    "Can I work remotely?" after a question about badges was answered about
+    badges. A question with content words and no referring word
+    is searched as it is (two content words are enough when
+    nothing refers back: "Can I work remotely?").
+    """
+    words = re.findall(r"[\w'-]+", question.lower())
+    if any(w in _REFERRING for w in words) or words[:1] in (["and"], ["but"], ["or"], ["so"]):
+        return False
+    if words[:2] in (["what", "about"], ["how", "about"]):
+        return False
+    return len(content_words(question)) >= 2
+
+
 def concat_query(history: list[ChatMessage], question: str) -> str:
     previous = last_user_question(history)
     return f"{previous} {question.strip()}" if previous else question.strip()
@@ -74,7 +100,7 @@ async def rewrite_followup(
 ) -> Rewrite:
     history = [t for t in history or [] if t["role"] in ("user", "assistant")]
     previous = last_user_question(history)
-    if not previous or mode == "off":
+    if not previous or mode == "off" or is_standalone(question):
         return Rewrite(question.strip(), "none")
     if mode == "model" and gen is not None:
         convo = "\n".join(f"{t['role']}: {neutralise(t['content']).strip()}" for t in history[-4:])

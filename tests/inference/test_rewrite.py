@@ -18,6 +18,18 @@ def test_first_questions_are_searched_as_asked(counting_generator):
     assert counting_generator.calls == 0
 
 
+def test_a_new_unrelated_question_in_a_conversation_is_searched_as_asked(counting_generator):
+    """Seen in the browser: "Can I work remotely?" after a badge question was answered about badges."""
+    for question in ("Can I work remotely?", "What must I do if I lose my visitor badge?", "Is parental leave paid?"):
+        for mode in ("model", "concat"):
+            result = asyncio.run(rewrite_followup(counting_generator, HISTORY, question, mode))
+            assert (result.query, result.method) == (question, "none")
+    assert counting_generator.calls == 0
+    for follow_up in ("and for contractors?", "Can unused ones be carried over?", "What about interns?",
+                      "How long does it take?"):
+        assert asyncio.run(rewrite_followup(None, HISTORY, follow_up, "concat")).method == "concat", follow_up
+
+
 def test_concatenation_carries_the_topic_over():
     assert concat_query(HISTORY, "and for contractors?") == (
         "How many days of paid vacation do permanent employees get? and for contractors?"
