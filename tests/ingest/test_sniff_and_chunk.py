@@ -141,8 +141,19 @@ def test_warming_up_parses_a_throwaway_document_and_leaves_nothing(make_settings
                                                                    monkeypatch):
     import tempfile
 
+    import ingest.pipeline
     from ingest.pipeline import warm_up
 
+    parsed = []  # a spy around the real parse-and-chunk
+
+    def spy(path, *args, **kwargs):
+        prepared = real(path, *args, **kwargs)
+        parsed.append((Path(path).suffix, prepared.kind.kind, len(prepared.chunks)))
+        return prepared
+
+    real = ingest.pipeline.prepare_chunks
+    monkeypatch.setattr(ingest.pipeline, "prepare_chunks", spy)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     warm_up(make_settings().preparation(), shared_encoder)  # what the server does before /healthz says ok
+    assert len(parsed) == 1 and parsed[0][:2] == (".md", "md") and parsed[0][2] >= 1
     assert list(tmp_path.iterdir()) == []
