@@ -104,7 +104,8 @@ def test_bad_input_is_refused_with_a_message(cli, tmp_path, tiny_beir):
     assert "--as USER" in cli("eval", "run", str(tiny_beir), "--collection", "inhouse", ok=False)
 
 
-def test_export_feedback_writes_a_beir_folder(cli, tmp_path):
+def test_export_feedback_with_no_judgments_writes_an_empty_beir_folder(cli, tmp_path):
+    """(With judgments, through the CLI: tests/eval/test_org_data_eval.py.)"""
     out = tmp_path / "fb"
     summary = cli("eval", "export-feedback", str(out), "--json")
     assert summary["queries"] == 0 and (out / "qrels" / "test.tsv").exists()
