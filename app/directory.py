@@ -142,8 +142,11 @@ def acl_tokens(session: Session, user: User) -> list[str]:
 
     Users and groups are named by their random ``uid``, never by row id: another
     database (a new ``database_url``, a restored backup) gives the same row ids to
-    other people, and the index must not follow (issue 15, leak 3).
+    other people, and the index must not follow (issue 15, leak 3). A disabled
+    user reads nothing, by any path.
     """
+    if user.disabled:
+        return []
     group_uids = session.scalars(
         select(Group.uid).join(Membership, Membership.group_id == Group.id).where(Membership.user_id == user.id)
     ).all()

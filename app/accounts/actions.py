@@ -8,8 +8,16 @@ same functions, so the audit record each one will write has one place to go.
 from __future__ import annotations
 
 from app.accounts.actor import Actor
-from app.directory import GroupView, UserView, add_group, add_user, grant, group_view, revoke, view
+from app.accounts.sessions import end_all
+from app.directory import (
+    ROLES, DirectoryError, GroupView, UserView, add_group, add_user, get_user, grant, group_view, hash_password,
+    revoke, view,
+)
+from app.errors import Forbidden, Invalid
 from app.services import Services
+from app.tables import Membership
+
+MIN_PASSWORD = 12  # a password an administrator types for someone: long enough to resist guessing
 
 
 def create_user(
@@ -39,5 +47,66 @@ def revoke_membership(services: Services, actor: Actor, group: str, user: str) -
     """Remove a user from a group; takes effect on their next query (tokens are never cached)."""
     with services.session() as session:
         g = revoke(session, group, user)
+        session.refresh(g)
+        return group_view(g)
+
+
+def _admin_only(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise Forbidden("only an administrator manages accounts")
+
+
+def set_role(services: Services, actor: Actor, name: str, role: str) -> UserView:
+    """A user's role; it counts from their next request (the role is read fresh each time)."""
+    _admin_only(actor)
+    if role not in ROLES:
+        raise DirectoryError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    with services.session() as session:
+        user = get_user(session, name)
+        if user.id == actor.user_id and role != "admin":
+            raise Invalid("you cannot take the administrator role from yourself")
+        user.role = role
+        return view(user)
+
+
+def check_new_password(password: str) -> None:
+    """What a password set in the browser must be (the CLI's operator chooses freely)."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def reset_password(services: Services, actor: Actor, name: str, password: str) -> UserView:
+    """A new password; every session of the user ends, so a stolen cookie dies with the old password."""
+    _admin_only(actor)
+    check_new_password(password)
+    with services.session() as session:
+        user = get_user(session, name)
+        user.password_hash = hash_password(password)
+        end_all(session, user.id)
+        return view(user)
+
+
+def set_disabled(services: Services, actor: Actor, name: str, disabled: bool) -> UserView:
+    """Disable (or enable) an account. Disabling ends its sessions at once; login, API tokens
+    and ACL tokens refuse a disabled user, and their rows stay for the record."""
+    _admin_only(actor)
+    with services.session() as session:
+        user = get_user(session, name)
+        if disabled and user.id == actor.user_id:
+            raise Invalid("you cannot disable your own account")
+        user.disabled = disabled
+        if disabled:
+            end_all(session, user.id)
+        return view(user)
+
+
+def set_group_owner(services: Services, actor: Actor, group: str, user: str, owner: bool) -> GroupView:
+    """Make a member own the group (manage its documents), or stop owning it; owning implies membership."""
+    _admin_only(actor)
+    with services.session() as session:
+        g = grant(session, group, user)
+        u = get_user(session, user)
+        session.get(Membership, (u.id, g.id)).owner = owner
+        session.flush()
         session.refresh(g)
         return group_view(g)

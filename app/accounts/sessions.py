@@ -69,7 +69,8 @@ def resolve(session: Session, token: str | None, idle: timedelta, absolute: time
         session.delete(row)
         return None
     user = session.get(User, row.user_id)
-    if user is None:
+    if user is None or user.disabled:  # disabling ends sessions too (end_all); this holds if a row survived
+        session.delete(row)
         return None
     if now - _aware(row.seen_at) > timedelta(seconds=30):  # one write per half minute, not per request
         row.seen_at = now

@@ -70,7 +70,7 @@ def login(
     with services.session() as session:
         user = session.scalar(select(User).where(User.name == name)) if name else None
         ok = verify_password(password, user.password_hash if user and user.password_hash else _decoy_hash())
-        ok = ok and user is not None and user.password_hash is not None
+        ok = ok and user is not None and user.password_hash is not None and not user.disabled
         token = begin(session, user) if ok else None
     if not ok:
         throttle.failed(*keys)
