@@ -85,5 +85,20 @@ def role(*allowed: str):
     return check
 
 
+def role_writer(*allowed: str):
+    """``role`` for a route that changes something: the role is checked, then CSRF (through ``writer``)."""
+
+    def check(user: Annotated[SessionUser, Depends(writer)]) -> SessionUser:
+        if user.role != "admin" and user.role not in allowed:
+            raise Forbidden("your role does not allow this page")
+        return user
+
+    return check
+
+
 UserDep = Annotated[SessionUser, Depends(reader)]
 WriterDep = Annotated[SessionUser, Depends(writer)]
+OwnerDep = Annotated[SessionUser, Depends(role("owner"))]  # content owners and administrators
+OwnerWriterDep = Annotated[SessionUser, Depends(role_writer("owner"))]
+AdminDep = Annotated[SessionUser, Depends(role("admin"))]
+AdminWriterDep = Annotated[SessionUser, Depends(role_writer("admin"))]

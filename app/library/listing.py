@@ -1,0 +1,239 @@
+"""What the library pages show: a filtered, sorted, paged document list, one document in
+detail, and each file's ingestion progress as the server knows it.
+
+Everything is read with the user's access (``readable_clause``) in the query
+itself, so a page can only ever hold documents the user may read; counts and
+pages are computed over the same rows. Progress is read from the job rows the
+job runner writes (stage, chunks done of total, times), never estimated, so a
+reload or another tab shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.documents import text_file
+from app.library.scope import can_manage, readable_clause, visible_document
+from app.tables import Chunk, Document, DocumentGroup, Group, IngestJob, User
+
+PAGE_SIZE = 25
+SORTS = {
+    "updated": (Document.updated_at.desc(), Document.id),
+    "title": (func.lower(Document.title), Document.id),
+    "status": (Document.status, func.lower(Document.title), Document.id),
+    "type": (Document.doc_type, func.lower(Document.title), Document.id),
+    "chunks": (Document.chunk_count.desc(), Document.id),
+}
+STATUSES = ("queued", "processing", "ready", "failed")
+FINAL = ("ready", "failed", "unchanged")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    q: str = ""
+    group: str = ""
+    doc_type: str = ""
+    status: str = ""
+    sort: str = "updated"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    id: str
+    title: str
+    source: str
+    doc_type: str | None
+    status: str
+    groups: list[str]
+    public: bool
+    owner: str | None
+    chunks: int
+    updated_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    rows: list[LibraryRow]
+    total: int
+    page: int
+    pages: int
+    query: LibraryQuery
+
+
+def list_library(session: Session, user: User, query: LibraryQuery) -> LibraryPage:
+    where = [readable_clause(user)]
+    if query.q.strip():
+        where.append(Document.title.ilike(f"%{_escape_like(query.q.strip())}%", escape="\\"))
+    if query.group:
+        where.append(Document.id.in_(
+            select(DocumentGroup.document_id).join(Group, Group.id == DocumentGroup.group_id)
+            .where(Group.name == query.group)))
+    if query.doc_type:
+        where.append(Document.doc_type == query.doc_type)
+    if query.status in STATUSES:
+        where.append(Document.status == query.status)
+    total = session.scalar(select(func.count()).select_from(Document).where(*where)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, query.page), pages)
+    docs = session.scalars(
+        select(Document).where(*where).order_by(*SORTS.get(query.sort, SORTS["updated"]))
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        .options(selectinload(Document.groups), selectinload(Document.owner))
+    ).all()
+    rows = [LibraryRow(d.id, d.title, d.source, d.doc_type, d.status, sorted(g.name for g in d.groups), d.public,
+                       d.owner.name if d.owner else None, d.chunk_count, d.updated_at, d.error) for d in docs]
+    return LibraryPage(rows, total, page, pages, query)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_choices(session: Session, user: User) -> dict:
+    """The groups and types worth offering as filters: those of documents the user may read."""
+    readable = select(Document.id).where(readable_clause(user))
+    groups = session.scalars(
+        select(Group.name).join(DocumentGroup, DocumentGroup.group_id == Group.id)
+        .where(DocumentGroup.document_id.in_(readable)).distinct().order_by(Group.name)).all()
+    types = session.scalars(
+        select(Document.doc_type).where(readable_clause(user), Document.doc_type.is_not(None))
+        .distinct().order_by(Document.doc_type)).all()
+    return {"groups": list(groups), "types": list(types), "statuses": STATUSES, "sorts": list(SORTS)}
+
+
+# ---- progress ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Progress:
+    """One file's ingestion as the job rows say it is now."""
+
+    doc_id: str
+    title: str
+    source: str
+    state: str  # queued | parsing | embedding | ready | failed | unchanged
+    chunks_done: int
+    chunks_total: int
+    elapsed_s: float | None
+    error: str | None
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
+
+
+def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = None) -> Progress:
+    now = now or datetime.now(timezone.utc)
+    done = total = 0
+    elapsed = None
+    if job is None:
+        state = {"ready": "unchanged"}.get(doc.status, doc.status)
+        error = doc.error
+    else:
+        done, total, error = job.chunks_done, job.chunks_total, job.error
+        started, finished = _aware(job.started_at), _aware(job.finished_at)
+        if started is not None:
+            elapsed = ((finished or now) - started).total_seconds()
+        if job.status == "queued":
+            state = "queued"
+        elif job.status == "running":
+            state = "embedding" if job.stage == "embed" else "parsing"
+        elif job.status == "done":
+            state, done = "ready", total
+        else:
+            state = "failed"
+            error = error or doc.error
+    return Progress(doc.id, doc.title, doc.source, state, done, total, elapsed, error)
+
+
+def latest_job(session: Session, doc_id: str) -> IngestJob | None:
+    return session.scalar(
+        select(IngestJob).where(IngestJob.document_id == doc_id).order_by(IngestJob.id.desc()).limit(1))
+
+
+def progress_for(session: Session, user: User, doc_id: str) -> Progress:
+    doc = visible_document(session, user, doc_id)
+    return progress_of(doc, latest_job(session, doc.id))
+
+
+def recent_progress(session: Session, user: User, within: timedelta = timedelta(days=1),
+                    limit: int = 50) -> list[Progress]:
+    """The files whose ingestion started or ended lately, newest first, among documents the user may read:
+    what the upload page shows after a reload or in another tab."""
+    since = datetime.now(timezone.utc) - within
+    newest = (select(IngestJob.document_id, func.max(IngestJob.id).label("job_id"))
+              .where(IngestJob.created_at >= since).group_by(IngestJob.document_id).subquery())
+    rows = session.execute(
+        select(Document, IngestJob).join(newest, newest.c.document_id == Document.id)
+        .join(IngestJob, IngestJob.id == newest.c.job_id).where(readable_clause(user))
+        .order_by(IngestJob.id.desc()).limit(limit)).all()
+    return [progress_of(doc, job) for doc, job in rows]
+
+
+# ---- one document -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChunkView:
+    chunk_no: int
+    page: int | None
+    heading_path: str | None
+    text: str
+    tokens: int
+
+
+@dataclass
+class DocumentView:
+    id: str
+    title: str
+    source: str
+    doc_type: str | None
+    mime: str | None
+    status: str
+    error: str | None
+    groups: list[str]
+    public: bool
+    owner: str | None
+    size: int
+    pages: int | None
+    chunk_count: int
+    embed_model: str | None
+    sha256: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    can_manage: bool
+    has_original: bool
+    progress: Progress
+    chunks: list[ChunkView] = field(default_factory=list)
+    more_chunks: int = 0
+
+
+def document_view(session: Session, user: User, data_dir, doc_id: str, max_chunks: int = 200) -> DocumentView:
+    doc = visible_document(session, user, doc_id)
+    path = text_file(data_dir, doc.id)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    rows = session.scalars(select(Chunk).where(Chunk.document_id == doc.id).order_by(Chunk.chunk_no)
+                           .limit(max_chunks)).all()
+    chunks = [ChunkView(c.chunk_no, c.page, c.heading_path, text[c.char_start:c.char_end], c.token_count)
+              for c in rows]
+    from pathlib import Path
+
+    return DocumentView(
+        doc.id, doc.title, doc.source, doc.doc_type, doc.mime, doc.status, doc.error,
+        sorted(g.name for g in doc.groups), doc.public, doc.owner.name if doc.owner else None, doc.size,
+        doc.page_count, doc.chunk_count, doc.embed_model, doc.sha256, _aware(doc.created_at), _aware(doc.updated_at),
+        can_manage(session, user, doc), bool(doc.stored_path and Path(doc.stored_path).exists()),
+        progress_of(doc, latest_job(session, doc.id)), chunks, max(0, doc.chunk_count - len(chunks)),
+    )

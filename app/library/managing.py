@@ -1,0 +1,77 @@
+"""What a content owner does to one document from the library: regroup, retry, delete.
+
+Each is a use case that takes the acting ``Actor`` and first checks, in the same
+transaction, that this user may act on the document (``app.library.scope``):
+a document they cannot read is "not found", one they read but do not manage is
+"forbidden". Regrouping goes through the registration's own access path
+(``set_access`` then ``apply_access`` on every version's points), so the index
+payload is rewritten before the request returns and the next question already
+follows the new groups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.accounts.actor import Actor
+from app.document_access import apply_access
+from app.documents import document_summary, set_access
+from app.errors import Conflict, Invalid, Unavailable
+from app.library.actions import DeletedDocument, delete_document
+from app.library.scope import acting_user, check_grant, is_admin, managed_document
+from app.services import Services
+from app.tables import IngestJob
+
+
+def change_access(
+    services: Services, actor: Actor, doc_id: str, groups: list[str], owner: str | None, public: bool,
+) -> dict:
+    """New groups (and owner, and for an administrator ``public``) for a document, in the index at once.
+
+    If the index cannot take the new access, nothing changes (the transaction rolls back) and
+    the user is told: the points never say something the database does not.
+    """
+    with services.session() as session:
+        user = acting_user(session, actor)
+        doc = managed_document(session, user, doc_id)
+        public = public if is_admin(user) else False
+        grant = check_grant(session, user, groups, owner, public)
+        if not is_admin(user):
+            public = doc.public  # an owner neither makes a document public nor takes that away
+        set_access(session, doc, grant.groups, grant.owner, public)
+        session.flush()
+        try:
+            apply_access(services.index, doc)
+        except Exception as exc:  # busy or broken index: keep the access it has (the rollback), and say so
+            raise Unavailable(f"the index could not take the new access, so it was not changed: {exc}") from exc
+        return document_summary(doc)
+
+
+def retry_document(services: Services, actor: Actor, doc_id: str) -> int:
+    """Queue a failed document's stored original again; the job id is returned."""
+    with services.session() as session:
+        doc = managed_document(session, acting_user(session, actor), doc_id)
+        if doc.error is None and doc.status != "failed":
+            raise Conflict("this document did not fail: there is nothing to retry")
+        pending = session.scalar(
+            select(IngestJob).where(IngestJob.document_id == doc.id, IngestJob.status.in_(("queued", "running"))))
+        if pending is not None:
+            raise Conflict("this document is already queued")
+        if not doc.stored_path or not Path(doc.stored_path).exists():
+            raise Invalid("the original is not stored: upload the file again")
+        if doc.status != "ready":
+            doc.status, doc.error = "queued", None
+        job = IngestJob(document_id=doc.id, status="queued")
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def delete_managed(services: Services, actor: Actor, doc_id: str) -> DeletedDocument:
+    """Delete a document the actor manages, everywhere (``delete_document`` does the erasing)."""
+    with services.session() as session:
+        doc = managed_document(session, acting_user(session, actor), doc_id)
+        doc_id = doc.id
+    return delete_document(services, actor, doc_id)
