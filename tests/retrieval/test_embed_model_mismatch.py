@@ -69,6 +69,7 @@ def test_another_model_is_refused_everywhere_naming_reindex_which_rebuilds_the_i
     assert listed["Parking"] == ("failed", "the stored original is missing; upload the file again")
 
     services = make_services(index_backend=cli.backend, embed_model=mini)
+    assert services.encoder.model_id == mini, "the fixture honours the model a test asks for (never the shared bge)"
     with services.session() as session:
         row = session.get(IndexCollection, "inhouse")
         assert (row.embed_model, row.dim) == (mini, 384)
