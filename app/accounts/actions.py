@@ -51,14 +51,15 @@ def revoke_membership(services: Services, actor: Actor, group: str, user: str) -
         return group_view(g)
 
 
-def _admin_only(actor: Actor) -> None:
+def require_admin(actor: Actor) -> None:
+    """The account writes below are for administrators (the operator at the shell is one)."""
     if actor.role != "admin":
         raise Forbidden("only an administrator manages accounts")
 
 
 def set_role(services: Services, actor: Actor, name: str, role: str) -> UserView:
     """A user's role; it counts from their next request (the role is read fresh each time)."""
-    _admin_only(actor)
+    require_admin(actor)
     if role not in ROLES:
         raise DirectoryError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     with services.session() as session:
@@ -77,7 +78,7 @@ def check_new_password(password: str) -> None:
 
 def reset_password(services: Services, actor: Actor, name: str, password: str) -> UserView:
     """A new password; every session of the user ends, so a stolen cookie dies with the old password."""
-    _admin_only(actor)
+    require_admin(actor)
     check_new_password(password)
     with services.session() as session:
         user = get_user(session, name)
@@ -89,7 +90,7 @@ def reset_password(services: Services, actor: Actor, name: str, password: str) -
 def set_disabled(services: Services, actor: Actor, name: str, disabled: bool) -> UserView:
     """Disable (or enable) an account. Disabling ends its sessions at once; login, API tokens
     and ACL tokens refuse a disabled user, and their rows stay for the record."""
-    _admin_only(actor)
+    require_admin(actor)
     with services.session() as session:
         user = get_user(session, name)
         if disabled and user.id == actor.user_id:
@@ -102,7 +103,7 @@ def set_disabled(services: Services, actor: Actor, name: str, disabled: bool) ->
 
 def set_group_owner(services: Services, actor: Actor, group: str, user: str, owner: bool) -> GroupView:
     """Make a member own the group (manage its documents), or stop owning it; owning implies membership."""
-    _admin_only(actor)
+    require_admin(actor)
     with services.session() as session:
         g = grant(session, group, user)
         u = get_user(session, user)
