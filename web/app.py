@@ -19,7 +19,7 @@ from app.services import Services
 from app.settings import Settings
 from web import api, errors
 from web.render import make_templates
-from web.routes import admin, ask, auth, documents, feedback, health, sources
+from web.routes import admin, ask, auth, documents, feedback, health, sources, tokens
 from web.security import LoginThrottle, SecurityHeaders
 from web.streams import PendingQuestions
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(feedback.router)
     app.include_router(documents.router)
     app.include_router(admin.router)
+    app.include_router(tokens.router)  # the user's own API tokens
     api.install(app)  # /api/v1 and the OpenAI-compatible /v1, with their schema at /api/v1/openapi.json
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
