@@ -52,6 +52,13 @@ def upload_context(services, user: SessionUser, outcomes=None) -> dict:
             "outcomes": outcomes or [], "limit": services.settings.max_file_bytes}
 
 
+def wake_worker(request: Request) -> None:
+    """Jobs were queued: the server's ingestion worker (if this app runs one) looks now, not at its next poll."""
+    worker = getattr(request.app.state, "jobs", None)
+    if worker is not None:
+        worker.wake()
+
+
 # ---- upload ------------------------------------------------------------------------------
 
 @router.get("/documents/upload", response_class=HTMLResponse)
@@ -69,6 +76,7 @@ async def upload(request: Request, services: ServicesDep, user: OwnerDep) -> Res
     with services.session() as session:
         me = session.get(User, user.id)
         rows = {p.doc_id: p for p in (progress_for(session, me, o.doc_id) for o in outcomes if o.doc_id)}
+    wake_worker(request)
     if is_htmx(request):
         return render(request, "_upload_results.html", {"user": user, "outcomes": outcomes, "progress": rows})
     context = upload_context(services, user, outcomes)
@@ -124,7 +132,9 @@ def retry(request: Request, doc_id: str, services: ServicesDep, user: OwnerWrite
     if is_htmx(request):
         with services.session() as session:
             row = progress_for(session, session.get(User, user.id), doc_id)
+        wake_worker(request)
         return render(request, "_progress_row.html", {"user": user, "row": row})
+    wake_worker(request)
     return RedirectResponse(f"/documents/{doc_id}?changed=retry", status_code=303)
 
 
