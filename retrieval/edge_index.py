@@ -7,6 +7,10 @@ log rotates (issue 15, W2). So shards are created without a write-ahead log
 durability ingestion relies on) and with a vacuum threshold of zero, and
 ``compact()`` after a delete rewrites every segment that held a deleted point.
 A shard made before that, with a log, is rewritten into a new one without it.
+
+Without a log the engine no longer refuses a second opener of the same
+folder, so an ``EdgeIndex`` holds ``retrieval.lock.IndexLock`` on it from
+construction to ``close()``: a second opener gets ``IndexBusyError``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import qdrant_edge as q
 from retrieval.disk import CREATE_BYTES, RAW_TO_DISK, require_free, unbacked_bytes
 from retrieval.filters import build_filter, edge_kit
 from retrieval.index import IndexError_, VectorQuery, require_filter
+from retrieval.lock import IndexLock, lock_path
 from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit, SparseVec
 
 _SCHEMA = {
@@ -40,22 +45,26 @@ REWRITE_PAGE = 500  # points per page when a shard is copied into a new one
 
 
 class EdgeIndex:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait_s: float = 0.0) -> None:
+        """Open (or prepare to create) the shard at ``path``; ``IndexBusyError`` if another opener holds it
+        (after ``wait_s`` seconds of trying)."""
         self.path = path
         self._kit = edge_kit()
         self._shard: q.EdgeShard | None = None
-        _finish_rewrite(path)
-        if self.exists():
-            # Loading fills the shard's sparse files (a new collection's, from 21 to 130 MiB): on a disk
-            # without that room the engine would die with SIGBUS, so it is refused here instead.
-            require_free(path, unbacked_bytes(path), "opening the index", then="try again")
-            try:
-                self._shard = q.EdgeShard.load(str(path))
-            except Exception as exc:  # the engine's own message is the useful part
-                raise IndexError_(
-                    f"cannot open the embedded index at {path}: {exc}. If another inhouse "
-                    "process is using this data directory, stop it first."
-                ) from exc
+        self._lock = IndexLock(path, wait_s)  # before anything reads or repairs the folder
+        try:
+            _finish_rewrite(path)
+            if self.exists():
+                # Loading fills the shard's sparse files (a new collection's, from 21 to 130 MiB): on a disk
+                # without that room the engine would die with SIGBUS, so it is refused here instead.
+                require_free(path, unbacked_bytes(path), "opening the index", then="try again")
+                try:
+                    self._shard = q.EdgeShard.load(str(path))
+                except Exception as exc:  # the engine's own message is the useful part
+                    raise IndexError_(f"cannot open the embedded index at {path}: {exc}") from exc
+        except BaseException:
+            self._lock.release()
+            raise
 
     def exists(self) -> bool:
         return self.path.exists() and any(self.path.iterdir())
@@ -242,21 +251,28 @@ class EdgeIndex:
             if offset is None:
                 break
         target.close()  # flushes
+        lock_path(fresh).unlink(missing_ok=True)  # ours alone: only this shard's holder rewrites it
         if (self.path / METADATA_FILE).exists():
             shutil.copy2(self.path / METADATA_FILE, fresh / METADATA_FILE)
         (fresh / REWRITTEN).touch()  # whole: from here a crash finishes the swap on the next open
-        self.close()
+        self._close_shard()  # the lock stays held through the swap
         _finish_rewrite(self.path)
         self._shard = q.EdgeShard.load(str(self.path))
 
     def drop(self) -> None:
-        self.close()
+        """Delete the collection; the lock stays held, so ``ensure_collection`` may create it afresh."""
+        self._close_shard()
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def close(self) -> None:
+    def _close_shard(self) -> None:
         if self._shard is not None:
             self._shard.close()
             self._shard = None
+
+    def close(self) -> None:
+        """Close the shard and release the folder to the next opener."""
+        self._close_shard()
+        self._lock.release()
 
 
 REWRITTEN = "inhouse-rewritten"  # in a finished copy, before it takes the old shard's place

@@ -3,6 +3,9 @@
 Given a local path instead of a URL it runs qdrant-client's local mode, which
 implements the same API in pure Python: that is how the server code path is
 tested without a server binary. It is not an embedded default (too slow).
+Local mode holds ``retrieval.lock.IndexLock`` on its folder while open, as
+Qdrant Edge does on a shard: one opener at a time, and a second one gets
+``IndexBusyError`` (qdrant-client's own lock would say it less clearly).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from qdrant_client import models as m
 
 from retrieval.filters import build_filter, client_kit
 from retrieval.index import VectorQuery, require_filter
+from retrieval.lock import IndexLock
 from retrieval.schema import DENSE, PAYLOAD_INDEXES, SPARSE, ChunkPoint, IndexFilter, IndexHit, SparseVec
 
 _SCHEMA = {
@@ -29,14 +33,21 @@ _SCHEMA = {
 
 class ServerIndex:
     def __init__(
-        self, collection: str, url: str | None = None, path: Path | None = None, api_key: str | None = None
+        self, collection: str, url: str | None = None, path: Path | None = None, api_key: str | None = None,
+        wait_s: float = 0.0,
     ) -> None:
         self.disk_path = None if url else path  # a server minds its own disk; local mode writes here
+        self._lock: IndexLock | None = None
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
         elif path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-            self.client = QdrantClient(path=str(path))
+            self._lock = IndexLock(path, wait_s)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = QdrantClient(path=str(path))
+            except BaseException:
+                self._lock.release()
+                raise
         else:
             raise ValueError("ServerIndex needs a url or a local path")
         self.collection = collection
@@ -203,3 +214,5 @@ class ServerIndex:
 
     def close(self) -> None:
         self.client.close()
+        if self._lock is not None:
+            self._lock.release()
