@@ -22,6 +22,12 @@ from app.settings import Settings
 from web.security import UNSAFE_METHODS
 
 SESSION_COOKIE = "inhouse_session"
+SECURE_SESSION_COOKIE = "__Host-inhouse_session"  # over https: the browser refuses it without Secure, Path=/, no Domain
+
+
+def session_cookie(request: Request) -> str | None:
+    """The session token, from the __Host- cookie when there is one (https), else the plain one."""
+    return request.cookies.get(SECURE_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
 
 
 class LoginRequired(InhouseError):
@@ -52,7 +58,7 @@ SessionDep = Annotated[Session, Depends(db_session)]
 def optional_user(request: Request, services: ServicesDep) -> SessionUser | None:
     s = services.settings
     with services.session() as session:
-        return resolve(session, request.cookies.get(SESSION_COOKIE),
+        return resolve(session, session_cookie(request),
                        timedelta(minutes=s.web_session_idle_minutes), timedelta(hours=s.web_session_absolute_hours))
 
 

@@ -99,6 +99,14 @@ def test_logging_in_sets_a_safe_cookie_and_logging_out_ends_the_session(client):
     assert client.get("/").status_code == 303
 
 
+def test_behind_tls_the_session_cookie_is_secure_and_host_only(client):
+    r = client.post("/login", data={"name": "sofie", "password": PASSWORD, "next": "/"},
+                    headers={"X-Forwarded-Proto": "https"})
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("__Host-inhouse_session=") and "Secure" in cookie and "Path=/" in cookie
+    assert "domain" not in cookie.lower()
+
+
 def test_a_wrong_password_is_refused_and_guessing_is_throttled(client):
     r = login(client, "mallory", "wrong")
     assert r.status_code == 401 and "do not match" in r.text

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.accounts.sessions import begin, end
 from app.directory import hash_password, verify_password
 from app.tables import User
-from web.deps import SESSION_COOKIE, ServicesDep, WriterDep, optional_user
+from web.deps import SECURE_SESSION_COOKIE, SESSION_COOKIE, ServicesDep, WriterDep, optional_user, session_cookie
 
 router = APIRouter()
 
@@ -82,9 +82,10 @@ def login(
     throttle.succeeded(keys[0])
     response = RedirectResponse(safe_next(next), status_code=303)
     s = services.settings
+    secure = secure_cookie(request, s.web_secure_cookies)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=s.web_session_absolute_hours * 3600, httponly=True, samesite="lax",
-        secure=secure_cookie(request, s.web_secure_cookies), path="/",
+        SECURE_SESSION_COOKIE if secure else SESSION_COOKIE, token, max_age=s.web_session_absolute_hours * 3600,
+        httponly=True, samesite="lax", secure=secure, path="/",
     )
     return response
 
@@ -92,7 +93,8 @@ def login(
 @router.post("/logout")
 def logout(request: Request, services: ServicesDep, user: WriterDep) -> Response:
     with services.session() as session:
-        end(session, request.cookies.get(SESSION_COOKIE))
+        end(session, session_cookie(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SECURE_SESSION_COOKIE, path="/", secure=True)
     return response
