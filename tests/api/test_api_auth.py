@@ -125,3 +125,18 @@ def test_the_schema_documents_exactly_the_api_and_every_operation_is_in_the_matr
     assert all(p.startswith(("/api/v1/", "/v1/")) for _, p in operations)  # no HTML page in it
     assert "text/event-stream" in schema["paths"]["/api/v1/ask/stream"]["post"]["responses"]["200"]["content"]
     assert client.get("/openapi.json").status_code == 404 and client.get("/docs").status_code in (303, 404)
+
+
+def test_disabling_the_owner_stops_their_tokens_at_the_next_request(client, web_services, make_token):
+    from app.directory import add_user, get_user
+
+    with web_services.session() as s:
+        add_user(s, "suspended", groups=["everyone"])
+    token = make_token("suspended", "documents:read")
+    assert client.get("/api/v1/documents", headers=bearer(token)).status_code == 200
+    with web_services.session() as s:
+        get_user(s, "suspended").disabled = True
+    assert_refused(client.get("/api/v1/documents", headers=bearer(token)), 401)
+    with web_services.session() as s:
+        get_user(s, "suspended").disabled = False
+    assert client.get("/api/v1/documents", headers=bearer(token)).status_code == 200
