@@ -59,10 +59,14 @@ def test_a_full_index_disk_refuses_the_file_clearly_keeps_the_process_alive_and_
     env = {**os.environ, "INHOUSE_DATA_DIR": str(tmp_path / "data"), "INHOUSE_MODELS_DIR": str(models_dir),
            **{f"INHOUSE_{k.upper()}": str(v) for k, v in SETTINGS.items()}}
 
-    def ingest(*paths: Path) -> tuple[int, dict]:
-        run = subprocess.run([sys.executable, "-m", "app", "ingest", *map(str, paths), "--public", "--json"],
-                             env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    def inhouse(*args: str) -> subprocess.CompletedProcess:
+        run = subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=REPO, capture_output=True,
+                             text=True, timeout=300)
         assert run.returncode >= 0, f"killed by signal {-run.returncode} (SIGBUS is 7): {run.stderr[-2000:]}"
+        return run
+
+    def ingest(*paths: Path) -> tuple[int, dict]:
+        run = inhouse("ingest", *map(str, paths), "--public", "--json")
         return run.returncode, {Path(d["path"]).name: d for d in json.loads(run.stdout)["documents"]}
 
     small = tmp_path / "parking.md"
@@ -84,6 +88,13 @@ def test_a_full_index_disk_refuses_the_file_clearly_keeps_the_process_alive_and_
     [first] = ingest_paths(services, Actor.operator(), [small], [], public=True)
     assert first.status == "ready"
     services.close()
+
+    # 2b. Loading the shard again fills ~110 MiB of its files: with less room than that, a command that opens
+    # the index (here an unchanged file, whose access is rewritten) is refused instead of killed.
+    ballast = fill(index_on_tmpfs, 64 * MIB)
+    opened = inhouse("ingest", str(small), "--public", "--json")
+    assert opened.returncode == 1 and "is full" in " ".join(opened.stderr.split())
+    ballast.unlink()
 
     # 3. Another program leaves just less room than the index's files may take, its margin and the
     # new chunks need. Loading the shard fills ~110 MiB of its files: that much fits, the chunks do not.
