@@ -11,6 +11,7 @@ part after construction.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
     from retrieval.search import HybridSearcher
 
 
+def index_folder(settings: Settings, collection: str | None = None) -> Path | None:
+    """The folder whose lock one process at a time holds while the collection is open
+    (``retrieval.lock``); None for a Qdrant server by URL, which takes any number of clients."""
+    if settings.index_backend == "edge":
+        return settings.qdrant_dir / (collection or settings.collection)
+    return None if settings.qdrant_url else settings.data_dir / "qdrant-local"
+
+
 class EmbedModelMismatchError(Conflict):
     code = "embed_model_mismatch"
 
@@ -46,6 +55,9 @@ class Services:
         self._encoder, self._bm25, self._index = encoder, bm25, index
         self._cross_encoder, self._generator = cross_encoder, generator
         self._searcher: HybridSearcher | None = None
+        # How long opening an Edge shard (or local-mode folder) waits for its lock (``retrieval.lock``)
+        # before ``IndexBusyError``: 0 for tests and one-off calls; the server and the CLI wait.
+        self.index_wait_s = 0.0
         open_data_dir(settings.data_dir)  # 0700 and a private umask, or refused if others can read it (W8)
         assert settings.database_url is not None
         self.engine = make_engine(settings.database_url)
@@ -90,11 +102,11 @@ class Services:
         s = self.settings
         name = collection or s.collection
         if s.index_backend == "edge":
-            index = EdgeIndex(s.qdrant_dir / name)
+            index = EdgeIndex(s.qdrant_dir / name, self.index_wait_s)
         elif s.qdrant_url:
             index = ServerIndex(name, url=s.qdrant_url, api_key=s.qdrant_api_key)
         else:
-            index = ServerIndex(name, path=s.data_dir / "qdrant-local")
+            index = ServerIndex(name, path=self.index_folder(name), wait_s=self.index_wait_s)
         if bound:
             try:
                 self._check_binding(index, name)
@@ -102,6 +114,9 @@ class Services:
                 index.close()
                 raise
         return index
+
+    def index_folder(self, collection: str | None = None) -> Path | None:
+        return index_folder(self.settings, collection)
 
     def _check_binding(self, index: "VectorIndex", name: str) -> None:
         s = self.settings
@@ -130,9 +145,11 @@ class Services:
             self._index = self.open_index()
         return self._index
 
-    def check_index(self) -> None:
-        """Open the main collection now, so that one another database built stops a start, not a request."""
-        self.index
+    def check_index(self, bound: bool = True) -> None:
+        """Open the main collection now, and so hold its lock (``retrieval.lock``): one another database
+        built stops a start, not a request. ``bound=False`` only for ``reindex``, which drops it."""
+        if self._index is None:
+            self._index = self.open_index(bound=bound)
 
     def close_index(self) -> None:
         """Close the main collection and forget it (and its searcher); the next use opens it again.

@@ -14,6 +14,7 @@ import sys
 import typer
 
 from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, tokens, users
+from app.cli._owner import name_this_process
 from app.private_files import private_umask
 
 app = typer.Typer(no_args_is_help=True, help="inhouse: question answering over your own documents.")
@@ -40,5 +41,6 @@ app.command()(serve.serve)
 
 def main() -> None:
     private_umask()  # before any command creates a file: `models fetch` makes the data dir too (issue 15, W8)
+    name_this_process()  # what a second opener of the index is told holds it (retrieval.lock)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     app()

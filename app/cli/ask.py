@@ -57,6 +57,9 @@ def ask(
 ) -> None:
     """Answer a question from the documents a user may read, with citations."""
     from app.answering import AnswerService
+    from app.cli._owner import claim_index
+    from app.operator_client import call
+    from app.shapes import AnswerShape
 
     if not question.strip():
         fail("the question is empty")
@@ -68,8 +71,14 @@ def ask(
         sink.flush()
 
     with services_ctx() as services, cli_errors():  # GeneratorError and index errors say what to do
-        services.check_collection(create=False)
-        result = AnswerService(services).ask(question, as_user, history, on_token)
+        if (server := claim_index(services)) is not None:  # the server owns the index: it answers, whole
+            result = AnswerShape.model_validate(
+                call(server, "/ask", {"question": question, "as_user": as_user, "history": history}))
+            if not result.not_found:
+                on_token(result.answer)
+        else:
+            services.check_collection(create=False)
+            result = AnswerService(services).ask(question, as_user, history, on_token)
     if not result.not_found:
         sink.write("\n")
         sink.flush()
@@ -77,8 +86,8 @@ def ask(
         turns = history + [{"role": "user", "content": question}, {"role": "assistant", "content": result.answer}]
         history_file.write_text(json.dumps(turns, indent=1, ensure_ascii=False))
     if as_json:
-        from app.shapes import AnswerShape, dump
+        from app.shapes import dump
 
-        emit_json(dump(AnswerShape.of(result)))
+        emit_json(dump(result if isinstance(result, AnswerShape) else AnswerShape.of(result)))
     else:
         _print_answer(result)

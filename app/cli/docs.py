@@ -50,7 +50,11 @@ def docs_delete(doc_id: str, as_json: bool = JsonOpt) -> None:
     from app.accounts.actor import Actor
     from app.library.actions import delete_document
 
+    from app.cli._owner import claim_index, refuse_beside
+
     with services_ctx() as services, cli_errors():
+        if (server := claim_index(services)) is not None:
+            refuse_beside(server, "inhouse docs delete")
         deleted = delete_document(services, Actor.operator(), doc_id)
     summary = {**deleted.summary, "status": "deleted"}
     if as_json:

@@ -9,6 +9,7 @@ import typer
 
 from app.cli._common import JsonOpt, cli_errors, ingest_table, progress_bar, services_ctx, split_csv
 from app.cli._output import emit_json, err, fail
+from app.cli._owner import claim_index, refuse_beside
 from app.errors import EXPECTED
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Ingestion jobs.")
@@ -24,6 +25,7 @@ def ingest(
     """Ingest files (or whole folders) into the index; unchanged files are skipped."""
     from app.accounts.actor import Actor
     from app.library.actions import ingest_paths, resume_jobs
+    from app.library.through_server import ingest_through_server
 
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
@@ -36,8 +38,14 @@ def ingest(
             bars.update(task, completed=done, total=total, description=stage)
 
         with cli_errors():
-            resumed = resume_jobs(services, actor, on_progress)
-            results = ingest_paths(services, actor, paths, split_csv(groups), owner, public, progress=on_progress)
+            server, resumed = claim_index(services), []
+            if server is not None:  # it owns the index: it registers, its worker indexes, we wait
+                results = ingest_through_server(services, server, paths, split_csv(groups), owner, public,
+                                                on_progress)
+            else:
+                resumed = resume_jobs(services, actor, on_progress)
+                results = ingest_paths(services, actor, paths, split_csv(groups), owner, public,
+                                       progress=on_progress)
     if resumed:
         err.print(f"resumed {len(resumed)} unfinished job(s) from an earlier run")
     if as_json:
@@ -63,6 +71,9 @@ def import_manifest(
         fail(f"no manifest at {manifest}")
     with services_ctx() as services, progress_bar() as bars:
         task = bars.add_task("ingest", total=None)
+        with cli_errors():
+            if (server := claim_index(services)) is not None:
+                refuse_beside(server, "inhouse import-manifest")
         try:
             IngestService(services).resume()
             results = load_manifest(
@@ -88,8 +99,12 @@ def jobs_resume(as_json: bool = JsonOpt) -> None:
     from app.accounts.actor import Actor
     from app.library.actions import resume_jobs
 
-    with services_ctx() as services:
-        results = resume_jobs(services, Actor.operator())
+    with services_ctx() as services, cli_errors():
+        if (server := claim_index(services)) is not None:  # its worker runs every queued job itself
+            err.print(f"the server at {server.url} (pid {server.pid}) owns the index and runs queued jobs itself")
+            results = []
+        else:
+            results = resume_jobs(services, Actor.operator())
     if as_json:
         emit_json({"documents": [r.as_dict() for r in results]})
     else:
@@ -101,7 +116,9 @@ def reindex(as_json: bool = JsonOpt) -> None:
     from app.accounts.actor import Actor
     from app.library.actions import reindex as reindex_all
 
-    with services_ctx() as services:
+    with services_ctx() as services, cli_errors():
+        if (server := claim_index(services, bound=False)) is not None:
+            refuse_beside(server, "inhouse reindex")
         results = reindex_all(services, Actor.operator())
     if as_json:
         emit_json({"documents": [r.as_dict() for r in results]})

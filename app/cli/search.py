@@ -55,7 +55,9 @@ def search(
     as_json: bool = JsonOpt,
 ) -> None:
     """Search the documents a user may read."""
+    from app.cli._owner import claim_index
     from app.directory import acl_tokens, get_user
+    from app.operator_client import call
     from app.searching import search_readable
     from app.shapes import SearchShape, dump
     from retrieval.profile import MODES
@@ -64,11 +66,20 @@ def search(
         fail(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     where = parse_filters(filters)
     with services_ctx() as services, cli_errors():
-        with services.session() as session:
-            tokens = acl_tokens(session, get_user(session, as_user))
-        hits = search_readable(services, tokens, text, k, mode, where)
+        if (server := claim_index(services)) is not None:  # the server owns the index: it searches
+            shape = SearchShape.model_validate(call(server, "/search", {
+                "text": text, "as_user": as_user, "k": k, "mode": mode,
+                "where": {k_: v.isoformat() if hasattr(v, "isoformat") else v
+                          for k_, v in vars(where).items() if v is not None},
+            }))
+            hits = shape.hits
+        else:
+            with services.session() as session:
+                tokens = acl_tokens(session, get_user(session, as_user))
+            hits = search_readable(services, tokens, text, k, mode, where)
+            shape = SearchShape.of(hits)
     if as_json:
-        emit_json(dump(SearchShape.of(hits)))
+        emit_json(dump(shape))
     else:
         table(f"results for {text!r}", ["#", "score", "title", "page", "why", "text"],
               [(i + 1, f"{h.score:.3f}", h.title, h.page, h.why, h.text[:160].replace("\n", " "))

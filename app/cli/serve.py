@@ -14,10 +14,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from app.errors import EXPECTED
     from web.app import create_app
 
+    from app.cli._owner import claim_index
+
     settings = Settings()
     with services_ctx() as services:  # refuses a data directory others can read (app/private_files.py)
-        try:
-            services.check_index()  # and an index another database built (app/installation.py)
+        try:  # and an index another database built (app/installation.py); waits for a CLI holding it
+            if (server := claim_index(services)) is not None:
+                fail(f"cannot start: the server at {server.url} (pid {server.pid}) already serves this data directory")
         except EXPECTED as exc:
             fail(f"cannot start: {exc}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    address = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+    uvicorn.run(create_app(settings, announce_at=address), host=host, port=port, log_level="info")
