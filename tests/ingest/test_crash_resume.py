@@ -163,3 +163,74 @@ def test_a_replacement_killed_half_way_is_finished_by_the_next_ingest_or_serve_w
 
         doc = get_document(session, first.id)
         assert (doc.status, doc.chunk_count) == ("ready", len(expected)) and len(expected) > 128
+
+
+KILL_AFTER_FLUSH = '''
+import os, signal
+import ingest.writer
+
+_flush = ingest.writer.ChunkWriter.flush
+
+def flush_then_die(self):
+    _flush(self)  # the batch is durable in the index; the database has not recorded it yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+ingest.writer.ChunkWriter.flush = flush_then_die
+'''
+
+
+@pytest.mark.slow
+def test_a_kill_after_the_index_flush_before_the_database_commit_is_finished_by_jobs_resume(
+    tmp_path, models_dir, shared_encoder, make_services
+):
+    """The narrowest window: the new version's points are durable and the old ones deleted, the SQL rows are not.
+
+    A SIGKILL at exactly that point (the process kills itself right after the real flush returns,
+    through a sitecustomize the subprocess loads) must leave readers the document and let
+    ``inhouse jobs resume`` finish it with exactly the new version's points and chunk rows.
+    """
+    from sqlalchemy import select
+
+    from app.accounts.actor import Actor
+    from app.documents import get_document
+    from app.library.actions import ingest_paths
+    from app.tables import Chunk
+    from ingest.pipeline import prepare_chunks
+    from retrieval.schema import IndexFilter, point_id
+
+    policy = tmp_path / "policy.md"
+    policy.write_text("# Travel policy\n\nTrain tickets are booked through the travel desk.\n")
+    services = make_services()
+    [first] = ingest_paths(services, Actor.operator(), [policy], [], public=True)
+    old_ids = set(services.index.ids(IndexFilter(doc_ids=[first.id])))
+    services.close()
+
+    policy.write_text("# Travel policy, 2027\n\nFlights over 4 hours may be booked in premium economy.\n")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_AFTER_FLUSH)
+    data = services.settings.data_dir
+    env = {**os.environ, "INHOUSE_DATA_DIR": str(data), "INHOUSE_MODELS_DIR": str(models_dir)}
+    killed = _cli({**env, "PYTHONPATH": os.pathsep.join([str(hook), str(REPO)])}, "ingest", str(policy), "--public")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+    expected = {point_id(first.id, c.chunk_no, c.text_sha)
+                for c in prepare_chunks(policy, services.settings.preparation(), shared_encoder).chunks}
+    services = make_services()
+    assert set(services.index.ids(IndexFilter(doc_ids=[first.id]))) == expected, "the index has the new version"
+    with services.session() as session:
+        assert {c.id for c in session.scalars(select(Chunk).where(Chunk.document_id == first.id))} == old_ids
+    services.close()
+
+    resumed = _cli(env, "jobs", "resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    [doc] = json.loads(resumed.stdout)["documents"]
+    assert doc["status"] == "ready" and doc["id"] == first.id
+
+    services = make_services()
+    assert set(services.index.ids(IndexFilter(doc_ids=[first.id]))) == expected
+    with services.session() as session:
+        assert {c.id for c in session.scalars(select(Chunk).where(Chunk.document_id == first.id))} == expected
+        assert get_document(session, first.id).status == "ready"
+    hits = services.searcher.search("premium economy flights", ["public"], k=3)
+    assert hits and hits[0].doc_id == first.id and "premium economy" in hits[0].text
