@@ -1,8 +1,9 @@
 """Check every sentence of an answer against the passages, with the cross-encoder.
 
-Each sentence is scored against every passage the model was shown, in one
-batch: (sentence, passage) pairs through the same ms-marco cross-encoder that
-re-ranks search results (logit → probability). Then:
+Each sentence is scored against the passages it cites, or against every
+passage the model was shown when it cites none, in one batch: (sentence,
+passage) pairs through the same ms-marco cross-encoder that re-ranks search
+results (logit → probability). Then:
 
 * a sentence with markers is supported when one of its cited passages scores
   at least ``threshold``;
@@ -85,13 +86,14 @@ def verify_answer(
             to_score.append(len(checks))
         checks.append(check)
     if to_score and passages:
-        pieces = [(p.n, window) for p in passages for window in windows(p.text)]
-        pairs = [(checks[i].text, window) for i in to_score for _, window in pieces]
-        logits = list(scorer.score(pairs))
-        for row, i in enumerate(to_score):
-            probs: dict[int, float] = {}
-            for j, (n, _) in enumerate(pieces):
-                probs[n] = max(probs.get(n, 0.0), probability(logits[row * len(pieces) + j]))
+        pieces = {p.n: windows(p.text) for p in passages}
+        # a cited sentence is judged on its cited passages alone (``_judge``), so only those are
+        # scored; an uncited one is held against every passage to find the one that supports it
+        asked = [(i, checks[i].cited or list(pieces)) for i in to_score]
+        pairs = [(checks[i].text, window) for i, ns in asked for n in ns for window in pieces[n]]
+        logits = iter(scorer.score(pairs))
+        for i, ns in asked:
+            probs = {n: max(probability(float(next(logits))) for _ in pieces[n]) for n in ns}
             _judge(checks[i], probs, threshold)
     scored = [c.support for c in checks if c.status in ("supported", "unsupported")]
     return Verification(checks, sum(scored) / len(scored) if scored else 0.0)
