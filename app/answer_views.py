@@ -129,6 +129,25 @@ def conversation_views(session: Session, index, user_id: int, tokens: list[str],
     return [_view(session, index, set(tokens), r, rating_of(session, user_id, r.id), data_dir) for r in rows]
 
 
+def readable_history(session: Session, index, user_id: int, tokens: list[str], conversation_id: int) -> list[dict]:
+    """The conversation so far as chat messages, with the reader's access as it is now.
+
+    A follow-up is rewritten from earlier turns (by a model, whose rewrite the
+    user sees as "searched for"), so an answer that is withheld now (a passage
+    the user can no longer read) must not reach the rewrite either: its
+    question stays, its answer text is left out.
+    """
+    from app.conversations import get_own
+
+    get_own(session, user_id, conversation_id)
+    messages: list[dict] = []
+    for view in conversation_views(session, index, user_id, tokens, conversation_id):
+        messages.append({"role": "user", "content": view.question})
+        if not view.withheld:
+            messages.append({"role": "assistant", "content": view.answer})
+    return messages
+
+
 def _merged_text(session: Session, data_dir: Path | None, doc_id: str, row: AnswerPassage) -> str | None:
     """The text of a passage merged from neighbouring chunks, cut from the clean text by its span,
     while that text is still the version the chunks came from."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app import conversations
-from app.directory import scoped_tokens
+from app.answer_views import readable_history
+from app.directory import acl_tokens, scoped_tokens
 from app.errors import Invalid
 from app.tables import User
 from inference.types import ChatMessage
@@ -53,10 +54,11 @@ def prepare(services, user_id: int, question: str, conversation_id: int | None =
     started when ``new_conversation``; ``history`` (client-sent) is used only when there is no conversation."""
     question = clean_question(question)
     with services.session() as session:
-        tokens = scoped_tokens(session, session.get(User, user_id), list(groups or []))
+        reader = session.get(User, user_id)
+        tokens = scoped_tokens(session, reader, list(groups or []))
         if conversation_id is not None:
             conversation_id = conversations.get_own(session, user_id, conversation_id).id
-            history = conversations.history(session, user_id, conversation_id)
+            history = readable_history(session, services.index, user_id, acl_tokens(session, reader), conversation_id)
         elif new_conversation:
             conversation_id = conversations.start(session, user_id, question).id
     return PreparedQuestion(question, tokens, list(history or []), conversation_id, where)

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.answer_tables import AnswerRecord
 from app.errors import Invalid, NotFound
 from app.tables import Base, utcnow
-from inference.types import ChatMessage
 
 TITLE_CHARS = 80
 
@@ -97,13 +96,3 @@ def turns(session: Session, conversation_id: int) -> list[AnswerRecord]:
     return list(session.scalars(
         select(AnswerRecord).where(AnswerRecord.conversation_id == conversation_id).order_by(AnswerRecord.id)
     ))
-
-
-def history(session: Session, user_id: int, conversation_id: int) -> list[ChatMessage]:
-    """The stored turns as chat messages, for the follow-up rewriter."""
-    get_own(session, user_id, conversation_id)
-    messages: list[ChatMessage] = []
-    for turn in turns(session, conversation_id):
-        messages.append(ChatMessage(role="user", content=turn.question))
-        messages.append(ChatMessage(role="assistant", content=turn.answer))
-    return messages

@@ -231,6 +231,14 @@ def test_a_revoked_membership_hides_the_answer_and_its_source_at_the_next_reques
     page = client.get(f"/c/{cid}").text
     assert "no longer read" in page and SECRET not in page and "48 million" not in page
     assert client.get(f"/sources/{answer_id}/{n}").status_code == 404
+    # nor does the withheld answer reach the rewrite of a follow-up (whose query the user is shown)
+    from app.answer_views import readable_history
+    from app.directory import acl_tokens, get_user
+
+    with web_services.session() as s:
+        temp = get_user(s, "temp")
+        history = readable_history(s, web_services.index, temp.id, acl_tokens(s, temp), int(cid))
+    assert [m["role"] for m in history] == ["user"] and "48 million" not in str(history)
 
 
 # ---- source view and the original --------------------------------------------------------------

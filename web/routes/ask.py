@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from app import conversations
 from app.accounts.sessions import SessionUser
 from app.answer_events import Answer, Status, Token
-from app.answer_views import answer_view, conversation_views
+from app.answer_views import answer_view, conversation_views, readable_history
 from app.directory import acl_tokens, scoped_tokens
 from app.errors import EXPECTED, Invalid
 from app.ratings import REASONS
@@ -110,7 +110,8 @@ def prepare(services, pending: PendingQuestion):
     with services.session() as session:
         me = session.get(User, pending.user_id)
         tokens = scoped_tokens(session, me, list(pending.groups))
-        history = conversations.history(session, pending.user_id, pending.conversation_id)
+        history = readable_history(session, services.index, pending.user_id, acl_tokens(session, me),
+                                   pending.conversation_id)
     return tokens, history
 
 
