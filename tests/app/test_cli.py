@@ -72,4 +72,5 @@ def test_the_typer_app_alone_has_every_command():
         "eval", "eval run", "eval compare", "eval tune", "eval list", "eval plot", "eval export-feedback",
         "eval answers",
         "models", "models fetch", "models dequantize", "models convert-gguf",
+        "tokens", "tokens create", "tokens list", "tokens revoke",
     }
