@@ -85,5 +85,17 @@ class FeedbackJudgment(Base):
     doc_id: Mapped[str] = mapped_column(String(64))
     chunk_id: Mapped[str | None] = mapped_column(String(36))
     grade: Mapped[int] = mapped_column(Integer)
-    verdict: Mapped[str] = mapped_column(String(20))  # up | wrong_sources
+    verdict: Mapped[str] = mapped_column(String(20))  # up | wrong_sources | review
+    origin: Mapped[str] = mapped_column(String(10), default="reader", server_default="reader")  # reader | review
     answer_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class EvalBaseline(Base):
+    """The run a data set's new runs are gated against (`inhouse eval gate`): one per data set."""
+
+    __tablename__ = "eval_baselines"
+
+    dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

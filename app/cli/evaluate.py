@@ -1,4 +1,4 @@
-"""`inhouse eval …`: run, compare, tune, plot, list, export-feedback, answers."""
+"""`inhouse eval …`: run, compare, tune, plot, list, export-feedback, answers, gate."""
 
 from __future__ import annotations
 
@@ -320,3 +320,44 @@ def eval_answers(
     table(f"answer quality: {reports[0].dataset} ({reports[0].questions} questions)",
           ["metric", *[s.get("backend") or "?" for s in summaries]],
           [(k, *[s[k] for s in summaries]) for k in summaries[0] if k not in ("dataset",)])
+
+
+GATE_FAILED = 3  # not 1 (an error: no such run, no baseline) nor 2 (a usage error): the run regressed
+
+
+@eval_app.command("gate")
+def eval_gate(
+    run_id: Optional[int] = typer.Argument(None, help="the run to check against its data set's baseline"),
+    set_baseline_run: Optional[int] = typer.Option(
+        None, "--set-baseline", help="make this run its data set's baseline (instead of checking one)"),
+    tolerance: float = typer.Option(0.02, "--tolerance", min=0.0,
+                                    help="how far recall@10 or nDCG@10 may drop below the baseline"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Fail (exit 3) when a run's recall@10 or nDCG@10 dropped below its data set's baseline by more
+    than the tolerance, in any mode both runs measured; put it in front of a model, chunking or profile change."""
+    from app.accounts.actor import Actor
+    from app.evaluation.gate import gate_run, set_baseline
+
+    if (run_id is None) == (set_baseline_run is None):
+        fail("give a RUN to check, or --set-baseline RUN (one of the two)")
+    with services_ctx() as services, cli_errors():
+        if set_baseline_run is not None:
+            saved = set_baseline(services, Actor.operator(), set_baseline_run)
+            if as_json:
+                emit_json(saved)
+            else:
+                err.print(f"run {saved['baseline_run_id']} is now the baseline of {saved['dataset']}")
+            return
+        result = gate_run(services, run_id, tolerance)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        table(f"run {result.run_id} against baseline {result.baseline_run_id} ({result.dataset}), "
+              f"tolerance {result.tolerance}", ["mode", "metric", "baseline", "run", "Δ", ""],
+              [(r.mode, r.metric, r.baseline, r.value, r.delta, "ok" if r.ok else "FAIL") for r in result.rows])
+        if not result.same_data:
+            err.print("[yellow]warning:[/] the data set's files changed since the baseline run")
+        err.print("gate: [bold green]passed[/]" if result.passed else "gate: [bold red]failed[/]")
+    if not result.passed:
+        raise typer.Exit(GATE_FAILED)

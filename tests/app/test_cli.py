@@ -70,7 +70,7 @@ def test_the_typer_app_alone_has_every_command():
         "users", "users add", "users list",
         "groups", "groups add", "groups grant", "groups revoke", "groups list",
         "eval", "eval run", "eval compare", "eval tune", "eval list", "eval plot", "eval export-feedback",
-        "eval answers",
+        "eval answers", "eval gate",
         "models", "models fetch", "models dequantize", "models convert-gguf",
         "tokens", "tokens create", "tokens list", "tokens revoke",
     }
