@@ -138,20 +138,31 @@ def delete_feedback_for_document(session: Session, collection: str, doc_id: str,
 
 
 def judgments(services, collection: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    """(queries, qrels): each user's latest verdict per (query, document), then a majority vote."""
+    """(queries, qrels): each user's latest verdict per (query, document), then a majority vote;
+    where a reviewer judged the pair (the review queue), their latest grade decides."""
     name = collection or services.settings.collection
     with services.session() as session:
         rows = session.scalars(
             select(FeedbackJudgment).where(FeedbackJudgment.collection == name).order_by(FeedbackJudgment.id)
         ).all()
         latest: dict[tuple, FeedbackJudgment] = {}
+        reviewed: dict[tuple[str, str], int] = {}  # a reviewer's latest grade outweighs readers' votes
+        review_of: dict[tuple[str, str], str | None] = {}
         queries: dict[str, str] = {}
         for row in rows:
-            latest[(row.user_id, row.query_id, row.doc_id)] = row
+            if row.origin == "review":  # one review judges each passage: a document is relevant if any is
+                key, earlier = (row.query_id, row.doc_id), review_of.get((row.query_id, row.doc_id))
+                same = earlier == row.answer_id and key in reviewed
+                reviewed[key] = max(reviewed[key], row.grade) if same else row.grade
+                review_of[key] = row.answer_id
+            else:
+                latest[(row.user_id, row.query_id, row.doc_id)] = row
             queries[row.query_id] = row.query
     votes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for (_, qid, doc_id), row in latest.items():
         votes[qid][doc_id].append(row.grade)
+    for (qid, doc_id), grade in reviewed.items():
+        votes[qid][doc_id] = [grade]
     qrels = {
         qid: {doc: int(sum(g) * 2 > len(g)) for doc, g in docs.items()} for qid, docs in votes.items()
     }

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     answer_min_support: float = Field(
         default=0.5, ge=0.0, le=1.0, description="cross-encoder probability for a sentence to count as supported"
     )
+    review_support_threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="answers with less support than this go to the review queue"
+    )
     answer_rewrite: Literal["model", "concat", "off"] = "model"
     answer_history_turns: int = Field(default=6, ge=0, description="earlier messages kept for follow-ups")
     answer_mode: Literal["auto", "generative", "extractive"] = Field(

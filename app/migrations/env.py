@@ -10,6 +10,7 @@ import app.conversations  # noqa: F401,E402  (conversations, kept per user)
 import app.ratings  # noqa: F401,E402  (answer ratings)
 import app.accounts.sessions  # noqa: F401,E402  (browser sessions)
 import app.accounts.tokens  # noqa: F401,E402  (API tokens)
+import app.review_tables  # noqa: F401,E402  (reviewed answers)
 
 config = context.config
 target_metadata = Base.metadata
