@@ -119,8 +119,12 @@ def add_user(
 def grant(session: Session, group_name: str, user_name: str, create_group: bool = False) -> Group:
     user = get_user(session, user_name)
     group = add_group(session, group_name) if create_group else get_group(session, group_name)
-    if session.get(Membership, (user.id, group.id)) is None:
+    existing = session.get(Membership, (user.id, group.id))
+    if existing is None:
         session.add(Membership(user_id=user.id, group_id=group.id))
+        session.flush()
+    elif existing.source != "local":
+        existing.source = "local"  # granted here now: the single sign-on sync no longer removes it
         session.flush()
     session.expire(user, ["groups"])
     return group

@@ -147,6 +147,34 @@ class Settings(BaseSettings):
     )
     web_login_window_s: int = Field(default=300, ge=1)
 
+    # single sign-on through a gateway's trusted headers (web/trusted_headers.py); off unless chosen
+    trusted_headers: Literal["off", "oauth2-proxy", "envoy", "custom"] = Field(
+        default="off",
+        description="take the user from headers a gateway sets: oauth2-proxy (X-Forwarded-User/-Email/-Groups), "
+                    "envoy (x-jwt-sub/-email/-groups from claim_to_headers) or custom (the three names below)",
+    )
+    trusted_header_user: str | None = Field(default=None, description="overrides the preset's user header")
+    trusted_header_email: str | None = Field(default=None, description="overrides the preset's e-mail header")
+    trusted_header_groups: str | None = Field(default=None, description="overrides the preset's groups header")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or CIDRs of the gateway (the TCP peer); identity headers from anyone else are "
+                    "refused, and with the list empty they are refused from everyone",
+    )
+    trusted_header_groups_max_bytes: int = Field(default=65536, ge=1, description="a longer groups value is refused")
+    trusted_header_groups_max: int = Field(default=256, ge=1, description="more groups than this are refused")
+    trusted_header_create_groups: bool = Field(
+        default=False, description="create a group named in the header that does not exist yet (else it is skipped)",
+    )
+    trusted_header_role_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="gateway group -> role (e.g. {'inhouse-admins': 'admin'}); when set, a header user's role comes "
+                    "only from it on every request; no header names a role directly",
+    )
+    trusted_header_logout_url: str = Field(
+        default="/oauth2/sign_out", description="where logging out sends a header user (the gateway's sign-out)",
+    )
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         if self.models_dir is None:
@@ -155,6 +183,15 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'inhouse.db').resolve()}"
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.trusted_headers == "custom" and not self.trusted_header_user:
+            raise ValueError("trusted_headers=custom needs trusted_header_user")
+        from ipaddress import ip_network
+
+        for entry in self.trusted_proxies:
+            ip_network(entry, strict=False)  # a typo fails the start, not every request
+        bad = {r for r in self.trusted_header_role_groups.values()} - {"employee", "owner", "evaluator", "admin"}
+        if bad:
+            raise ValueError(f"trusted_header_role_groups maps to unknown roles: {sorted(bad)}")
         return self
 
     @property

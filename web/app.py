@@ -23,6 +23,7 @@ from web.render import make_templates
 from web.routes import admin, ask, auth, documents, feedback, health, operator, review, sources, tokens, usage
 from web.security import LoginThrottle, SecurityHeaders
 from web.streams import PendingQuestions
+from web.trusted_headers import SessionIssuer
 
 STATIC_DIR = Path(__file__).parent / "static"
 SERVER_INDEX_WAIT_S = 3600.0  # how long a start waits for a CLI command that holds the index
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.pending = PendingQuestions()
     app.state.login_throttle = LoginThrottle(settings.web_login_attempts, settings.web_login_window_s)
 
+    app.add_middleware(SessionIssuer)  # the cookie of a session made for a gateway's identity headers
     app.add_middleware(SecurityHeaders)
     errors.install(app)
 

@@ -15,11 +15,13 @@ from typing import Annotated, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.accounts.sessions import SessionUser, csrf_matches, resolve
+from app.accounts.external import SyncPolicy, user_for
+from app.accounts.sessions import SessionUser, begin, csrf_matches, end, resolve
 from app.errors import Forbidden, InhouseError
 from app.services import Services
 from app.settings import Settings
 from web.security import UNSAFE_METHODS
+from web.trusted_headers import read_claim
 
 SESSION_COOKIE = "inhouse_session"
 SECURE_SESSION_COOKIE = "__Host-inhouse_session"  # over https: the browser refuses it without Secure, Path=/, no Domain
@@ -56,10 +58,35 @@ SessionDep = Annotated[Session, Depends(db_session)]
 
 
 def optional_user(request: Request, services: ServicesDep) -> SessionUser | None:
+    """The signed-in user: a gateway's identity headers when trusted headers are on, else the session cookie.
+
+    A refused header (``web.trusted_headers``) raises, so a bad request never
+    falls back to the cookie's identity. A header identity gets a session of
+    its own (its CSRF token; the cookie is set by ``SessionIssuer``), reused only
+    while the same identity keeps coming.
+    """
+    state = request.scope.setdefault("state", {})
+    if "signed_in" in state:  # the login page calls this directly, and a request resolves its user once
+        return state["signed_in"]
     s = services.settings
+    idle, absolute = timedelta(minutes=s.web_session_idle_minutes), timedelta(hours=s.web_session_absolute_hours)
+    claim = read_claim(request, s)
+    cookie = session_cookie(request)
     with services.session() as session:
-        return resolve(session, session_cookie(request),
-                       timedelta(minutes=s.web_session_idle_minutes), timedelta(hours=s.web_session_absolute_hours))
+        current = resolve(session, cookie, idle, absolute)
+        if claim is None:
+            user = current if current is None or current.origin == "local" else None
+        else:
+            account = user_for(session, claim, SyncPolicy(s.trusted_header_create_groups, s.trusted_header_role_groups))
+            if current is not None and current.origin == "header" and current.id == account.id:
+                user = SessionUser(account.id, account.name, account.role, current.csrf, "header")
+            else:
+                end(session, cookie)  # another identity's session, or a local one: not this person's
+                token = begin(session, account, origin="header")
+                state["issued_session"] = token
+                user = resolve(session, token, idle, absolute)
+    state["signed_in"] = user
+    return user
 
 
 def reader(user: Annotated[SessionUser | None, Depends(optional_user)]) -> SessionUser:

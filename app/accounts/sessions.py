@@ -29,6 +29,8 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "local": a password login; "header": made for a gateway's identity, valid only while that identity comes
+    origin: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class SessionUser:
     name: str
     role: str
     csrf: str
+    origin: str = "local"
 
 
 def _digest(token: str) -> str:
@@ -49,10 +52,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def begin(session: Session, user: User) -> str:
+def begin(session: Session, user: User, origin: str = "local") -> str:
     """A new session for this user; the returned token goes in the cookie and nowhere else."""
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf=secrets.token_urlsafe(32)))
+    session.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf=secrets.token_urlsafe(32),
+                           origin=origin))
     session.flush()
     return token
 
@@ -74,7 +78,7 @@ def resolve(session: Session, token: str | None, idle: timedelta, absolute: time
         return None
     if now - _aware(row.seen_at) > timedelta(seconds=30):  # one write per half minute, not per request
         row.seen_at = now
-    return SessionUser(user.id, user.name, user.role, row.csrf)
+    return SessionUser(user.id, user.name, user.role, row.csrf, row.origin or "local")
 
 
 def end(session: Session, token: str | None) -> None:

@@ -25,4 +25,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
             fail(f"cannot start: {exc}")
     local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     address = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
-    uvicorn.run(create_app(settings, announce_at=address), host=host, port=port, log_level="info")
+    # with trusted headers the peer must be the socket's: X-Forwarded-For must not rewrite who the proxy is
+    uvicorn.run(create_app(settings, announce_at=address), host=host, port=port, log_level="info",
+                proxy_headers=settings.trusted_headers == "off")

@@ -94,7 +94,9 @@ def login(
 def logout(request: Request, services: ServicesDep, user: WriterDep) -> Response:
     with services.session() as session:
         end(session, session_cookie(request))
-    response = RedirectResponse("/login", status_code=303)
+    # a gateway's user is signed in by the gateway: only its sign-out ends that (the next request would be back)
+    target = services.settings.trusted_header_logout_url if user.origin == "header" else "/login"
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(SECURE_SESSION_COOKIE, path="/", secure=True)
     return response
