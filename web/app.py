@@ -20,7 +20,7 @@ from app.services import Services
 from app.settings import Settings
 from web import api, errors
 from web.render import make_templates
-from web.routes import admin, ask, auth, documents, feedback, health, operator, review, sources, tokens, usage
+from web.routes import admin, ask, auth, documents, evaluation, feedback, health, operator, review, sources, tokens, usage
 from web.security import LoginThrottle, SecurityHeaders
 from web.streams import PendingQuestions
 from web.trusted_headers import SessionIssuer
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(usage.router)  # the usage dashboard (administrators)
     app.include_router(review.router)  # the review queue (content owners and administrators)
     app.include_router(tokens.router)  # the user's own API tokens
+    app.include_router(evaluation.router)  # runs, compare, the gate (evaluators and administrators)
     api.install(app)  # /api/v1 and the OpenAI-compatible /v1, with their schema at /api/v1/openapi.json
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,182 @@
+"""Evaluation runs started from the browser: the data sets on offer, and a background runner with progress.
+
+A run takes seconds to hours, so the page queues it and polls. Runs execute one
+at a time in one thread (each eval collection is one Edge shard, which one
+handle may hold; and the encoder is the limit on a CPU). Progress lives in
+memory: a run that a restart interrupts is simply not stored, and is started
+again. The data sets offered are the BEIR folders under ``<data_dir>/datasets``
+(the operator puts them there), so a browser never names a path on the server.
+
+A set exported from readers' feedback (``org_data.ORIGIN_FILE``) is the
+organisation's own: it runs on the collection it came from as the evaluator who
+started it, through the same ACL filter, and judgments on documents they cannot
+read are dropped before the run (``org_data.readable_only``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.accounts.actor import Actor
+from app.errors import EXPECTED, Invalid, NotFound
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+DATASETS_DIR = "datasets"
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    name: str
+    path: Path
+    organisation: bool  # exported from feedback: runs as the evaluator, on the collection it came from
+
+
+def list_datasets(services: Services) -> list[DatasetChoice]:
+    """BEIR folders (queries.jsonl and qrels/test.tsv) directly under ``<data_dir>/datasets``."""
+    from app.evaluation.org_data import ORIGIN_FILE
+
+    root = services.settings.data_dir / DATASETS_DIR
+    if not root.is_dir():
+        return []
+    return [
+        DatasetChoice(p.name, p, (p / ORIGIN_FILE).is_file())
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.is_symlink() and (p / "queries.jsonl").is_file() and (p / "qrels" / "test.tsv").is_file()
+    ]
+
+
+def find_dataset(services: Services, name: str) -> DatasetChoice:
+    """A data set by the name the form sent: only one of those listed, never a path."""
+    for choice in list_datasets(services):
+        if choice.name == name:
+            return choice
+    raise NotFound(f"no data set {name!r} in the data directory's {DATASETS_DIR}/ folder")
+
+
+@dataclass
+class EvalJob:
+    id: str
+    dataset: str
+    modes: list[str]
+    ks: list[int]
+    limit: int | None
+    started_by: str
+    state: str = "queued"  # queued | building | running | done | failed
+    stage: str = ""
+    queries_done: int = 0
+    queries_total: int = 0
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    run_id: int | None = None
+    error: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.queries_done / self.queries_total) if self.queries_total else 0
+
+
+class EvalRunner:
+    """Queued evaluation runs, one at a time, each in its own daemon thread waiting its turn."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.jobs: dict[str, EvalJob] = {}
+        self._turn = threading.Lock()
+
+    def get(self, job_id: str) -> EvalJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound("no such evaluation run in progress (a restart forgets unfinished runs)")
+        return job
+
+    def recent(self) -> list[EvalJob]:
+        return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)[:20]
+
+    def start(self, actor: Actor, dataset: str, modes: list[str], ks: list[int], limit: int | None) -> EvalJob:
+        from retrieval.profile import MODES
+
+        choice = find_dataset(self.services, dataset)
+        unknown = [m for m in modes if m not in (*MODES, "default")]
+        if unknown or not modes:
+            raise Invalid(f"choose at least one known mode ({', '.join(MODES)}, default)")
+        if not ks or min(ks) < 1 or max(ks) > 1000:
+            raise Invalid("k values are whole numbers from 1 to 1000")
+        job = EvalJob(uuid.uuid4().hex[:12], choice.name, list(modes), sorted(set(ks)), limit, actor.name)
+        self.jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, choice, actor), name=f"inhouse-eval-{job.id}",
+                         daemon=True).start()
+        return job
+
+    def _run(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> None:
+        with self._turn:
+            job.started = time.monotonic()
+            try:
+                job.run_id = self._measure(job, choice, actor)
+                job.state, job.queries_done = "done", job.queries_total
+            except (*EXPECTED, ValueError) as exc:
+                job.state, job.error = "failed", str(exc)
+            except Exception as exc:  # a bug: logged with its traceback, shown as a failure
+                log.exception("evaluation run %s failed", job.id)
+                job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.finished = time.monotonic()
+
+    def _measure(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
+        from app.directory import acl_tokens, get_user
+        from app.evaluation.collections import check_embed_model, ensure_collection
+        from app.evaluation.org_data import read_origin, readable_only
+        from app.evaluation.runs import save_run
+        from eval.beir import load_beir
+        from eval.runner import run_modes
+        from retrieval.schema import PUBLIC_TOKEN
+
+        services = self.services
+        origin = read_origin(choice.path) if choice.organisation else None
+        dataset = load_beir(choice.path, job.limit, need_corpus=origin is None)
+        job.state = "building"
+
+        def progress(stage: str, done: int, total: int) -> None:
+            job.stage = stage
+            if stage in job.modes:
+                finished = job.modes.index(stage) * len(dataset.queries)
+                job.queries_done = finished + done
+
+        if origin is None:
+            name, tokens = ensure_collection(services, dataset, progress).name, [PUBLIC_TOKEN]
+        else:
+            name = origin.collection
+            with services.session() as session:
+                tokens = acl_tokens(session, get_user(session, actor.name))
+            check_embed_model(services, name)
+        shared = name == services.settings.collection  # the server holds the main collection's only handle
+        index = services.index if shared else services.open_index(name)
+        try:
+            if origin is not None:
+                dataset = readable_only(index, tokens, dataset, actor.name)
+            job.queries_total = len(dataset.queries) * len(job.modes)
+            job.state = "running"
+            results = run_modes(lambda profile: services.searcher_for(index, profile), dataset, job.modes, job.ks,
+                                acl_tokens=tokens, stored=services.search_profile(name), progress=progress)
+            return save_run(services, dataset, name, results, job.ks, list(dataset.queries),
+                            note=f"started in the browser by {actor.name}",
+                            extra_settings={"as_user": actor.name} if origin is not None else None)
+        finally:
+            if not shared:
+                index.close()

@@ -1,0 +1,117 @@
+"""What the evaluation pages show, read from the stored runs: the list with the gate, one run, two compared.
+
+Only numbers and query ids leave here, never a passage or a document's text or
+id: a run on the organisation's own documents was made as one reader, and the
+evaluator looking at it may read less than they did. Query ids of a set exported
+from feedback are hashes, not questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.errors import NotFound
+from app.eval_tables import EvalRun
+from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
+from app.evaluation.runs import load_results
+from app.services import Services
+from eval.metrics import per_query, significance
+from eval.svg import line_chart, recall_curves
+
+COMPARED = ("ndcg@10", "recall@10", "precision@10", "mrr@10")
+
+
+def _gate(run: EvalRun, base_id: int | None, session) -> GateResult | None:
+    if base_id is None or base_id == run.id:
+        return None
+    try:
+        return judge(run, session.get(EvalRun, base_id), DEFAULT_TOLERANCE)
+    except Exception:  # no shared mode: the gate says nothing about this run
+        return None
+
+
+def gate_label(run: EvalRun, base_id: int | None, session) -> str:
+    """baseline | pass | fail | '' (no baseline, or nothing to compare)."""
+    if base_id == run.id:
+        return "baseline"
+    result = _gate(run, base_id, session)
+    return "" if result is None else ("pass" if result.passed else "fail")
+
+
+def list_view(services: Services, limit: int = 100) -> list[dict]:
+    with services.session() as session:
+        bases = baselines(session)
+        runs = session.scalars(select(EvalRun).order_by(EvalRun.id.desc()).limit(limit)).all()
+        return [{
+            "id": r.id, "created_at": r.created_at, "kind": r.kind, "dataset": r.dataset, "queries": r.query_count,
+            "as_user": (r.settings or {}).get("as_user"),
+            "modes": [{"mode": x.mode, "ndcg": x.metrics.get("ndcg@10"), "recall": x.metrics.get("recall@10")}
+                      for x in r.results],
+            "gate": gate_label(r, bases.get(r.dataset), session),
+        } for r in runs]
+
+
+def _k_metric_names(ks: list[int]) -> list[str]:
+    return [f"{m}@{k}" for m in ("ndcg", "recall", "precision") for k in ks]
+
+
+def run_view(services: Services, run_id: int) -> dict:
+    with services.session() as session:
+        run = session.get(EvalRun, run_id)
+        if run is None:
+            raise NotFound(f"no stored run {run_id}")
+        bases = baselines(session)
+        ks = list(run.ks)
+        columns = [c for c in _k_metric_names(ks) + ["mrr@10"] if any(c in x.metrics for x in run.results)]
+        rows = [{"mode": x.mode, "metrics": x.metrics, "p50": x.latency_p50_ms, "p95": x.latency_p95_ms}
+                for x in run.results]
+        gate = _gate(run, bases.get(run.dataset), session)
+        return {
+            "id": run.id, "created_at": run.created_at, "kind": run.kind, "dataset": run.dataset,
+            "queries": run.query_count, "collection": run.collection, "git_commit": run.git_commit,
+            "note": run.note, "as_user": (run.settings or {}).get("as_user"), "ks": ks, "columns": columns,
+            "rows": rows, "is_baseline": bases.get(run.dataset) == run.id,
+            "baseline_id": bases.get(run.dataset), "gate": gate,
+            "svg": line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
+                              f"recall@k per mode, run {run.id}"),
+        }
+
+
+@dataclass
+class ModeComparison:
+    mode: str
+    a_label: str
+    b_label: str
+    queries: int
+    metrics: list[dict] = field(default_factory=list)  # metric, a, b, delta, p
+    wins: list[dict] = field(default_factory=list)  # query id, a, b, delta (b better), largest first
+    losses: list[dict] = field(default_factory=list)
+
+
+def compare_view(services: Services, a: int, b: int, stat_test: str = "student") -> dict:
+    """Each mode both runs measured (or their first modes, when none is shared), B against A."""
+    left, right = load_results(services, [str(a)]), load_results(services, [str(b)])
+    pairs = [(x, y) for x in left for y in right if x.mode == y.mode] or [(left[0], right[0])]
+    out = []
+    for x, y in pairs:
+        shared = [q for q in x.qrels if q in x.rankings and q in y.rankings]
+        qrels = {q: x.qrels[q] for q in shared}
+        metrics = [m for m in COMPARED if m in x.metrics and m in y.metrics]
+        test = significance(qrels, {x.label: x.rankings, y.label: y.rankings}, metrics, stat_test)
+        cmp = ModeComparison(x.mode if x.mode == y.mode else f"{x.mode} vs {y.mode}", x.label, y.label, test["queries"])
+        for m in metrics:
+            va, vb = test["scores"][x.label][m], test["scores"][y.label][m]
+            cmp.metrics.append({"metric": m, "a": va, "b": vb, "delta": round(vb - va, 4),
+                                "p": round(test["p_values"][y.label][x.label][m], 4)})
+        if qrels:
+            pa, pb = per_query(qrels, x.rankings), per_query(qrels, y.rankings)
+            deltas = [{"query": q, "a": round(pa[q], 4), "b": round(pb[q], 4), "delta": round(pb[q] - pa[q], 4)}
+                      for q in pa if q in pb and abs(pb[q] - pa[q]) > 1e-9]
+            cmp.wins = sorted((d for d in deltas if d["delta"] > 0), key=lambda d: -d["delta"])[:20]
+            cmp.losses = sorted((d for d in deltas if d["delta"] < 0), key=lambda d: d["delta"])[:20]
+        out.append(cmp)
+    return {"a": a, "b": b, "stat_test": stat_test, "modes": out,
+            "same_data": left[0].dataset_hash == right[0].dataset_hash,
+            "datasets": (left[0].dataset, right[0].dataset)}

@@ -1,0 +1,127 @@
+"""The evaluation pages through the real app: who may see them (no session, an employee, an owner:
+no; an evaluator and an admin: yes), CSRF on what changes something, and one whole path: start a
+run on a tiny BEIR folder from the form, poll its progress until done, read the table and the SVG,
+run a second one, compare them, make a baseline and see the gate."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from app.directory import add_user
+from tests.eval.conftest import write_tiny_beir
+from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
+
+PAGES = ["/eval", "/eval/new", "/eval/runs/1", "/eval/compare?a=1&b=2", "/eval/jobs/nothing",
+         "/eval/jobs/nothing/progress"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def evaluator(web_services):
+    with web_services.session() as session:
+        add_user(session, "eva", role="evaluator", groups=["everyone"], password=PASSWORD)
+        add_user(session, "otto", role="owner", groups=["everyone"], password=PASSWORD)
+    write_tiny_beir(web_services.settings.data_dir / "datasets" / "tiny")
+
+
+def test_no_session_is_sent_to_the_login_page(client):
+    for page in PAGES:
+        r = client.get(page)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), page
+    assert client.post("/eval/runs", data={"dataset": "tiny"}).status_code in (303, 401)
+
+
+@pytest.mark.parametrize("name", ["sofie", "otto"])
+def test_employees_and_owners_get_403_on_every_eval_page(client, name):
+    login(client, name)
+    for page in PAGES:
+        assert client.get(page).status_code == 403, page
+    csrf = csrf_of(client.get("/").text)
+    assert client.post("/eval/runs", data={"dataset": "tiny", "modes": "sparse", "csrf": csrf}).status_code == 403
+    assert client.post("/eval/runs/1/baseline", data={"csrf": csrf}).status_code == 403
+    assert 'href="/eval"' not in client.get("/").text, "no link to a page they may not open"
+
+
+def test_starting_a_run_or_setting_a_baseline_needs_the_csrf_token(client):
+    login(client, "eva")
+    assert client.post("/eval/runs", data={"dataset": "tiny", "modes": "sparse"}).status_code == 403
+    assert client.post("/eval/runs", data={"dataset": "tiny", "modes": "sparse", "csrf": "forged"}).status_code == 403
+    assert client.post("/eval/runs/1/baseline", data={}).status_code == 403
+
+
+def test_a_form_cannot_name_a_path_or_an_unknown_mode(client):
+    login(client, "eva")
+    csrf = csrf_of(client.get("/eval/new").text)
+    for dataset in ("../datasets/tiny", "/etc", "nope"):
+        assert client.post("/eval/runs", data={"dataset": dataset, "modes": "sparse", "csrf": csrf}).status_code == 404
+    bad = client.post("/eval/runs", data={"dataset": "tiny", "modes": "everything", "csrf": csrf})
+    assert bad.status_code == 400
+
+
+def wait_done(client, location: str) -> int:
+    job_id = location.rsplit("/", 1)[1]
+    page = client.get(location)
+    assert page.status_code == 200 and f'hx-get="/eval/jobs/{job_id}/progress"' in page.text
+    deadline = time.monotonic() + 300
+    while True:
+        fragment = client.get(f"/eval/jobs/{job_id}/progress", headers={"HX-Request": "true"}).text
+        state = re.search(r'data-state="(\w+)"', fragment).group(1)
+        assert state != "failed", fragment
+        if state == "done":
+            assert "hx-get" not in fragment, "a finished run stops the polling"
+            return int(re.search(r'data-run="(\d+)"', fragment).group(1))
+        if state == "running":
+            assert re.search(r'data-done="\d+"', fragment) and 'data-total="' in fragment
+        assert time.monotonic() < deadline, fragment
+        time.sleep(0.3)
+
+
+def test_an_evaluator_runs_compares_and_gates_in_the_browser(client):
+    login(client, "eva")
+    home = client.get("/").text
+    assert 'href="/eval"' in home
+    new = client.get("/eval/new")
+    assert new.status_code == 200 and 'value="tiny"' in new.text
+    csrf = csrf_of(new.text)
+
+    started = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["sparse", "dense"], "ks": "1,5,10",
+                                              "limit": "6", "csrf": csrf})
+    assert started.status_code == 303
+    first = wait_done(client, started.headers["location"])
+
+    page = client.get(f"/eval/runs/{first}").text
+    for mode in ("sparse", "dense"):
+        assert f'data-mode="{mode}"' in page
+    for column in ("ndcg@10", "recall@1", "recall@10", "precision@5", "mrr@10", "p95 ms"):
+        assert f">{column}<" in page, column
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    assert 'data-series="sparse"' in svg and 'data-series="dense"' in svg and "<polyline" in svg
+    assert "<script" not in svg and "style=" not in svg
+    assert SECRET not in page, "an eval run on a data set shows nothing of the organisation's documents"
+
+    second_start = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["sparse"], "ks": "1,10",
+                                                   "csrf": csrf})
+    second = wait_done(client, second_start.headers["location"])
+
+    compared = client.get(f"/eval/compare?a={first}&b={second}")
+    assert compared.status_code == 200
+    assert 'data-mode="sparse"' in compared.text and 'data-metric="ndcg@10"' in compared.text
+    assert "Wins of run" in compared.text and "Losses of run" in compared.text and "student" in compared.text
+
+    listing = client.get("/eval").text
+    assert f'data-run="{first}"' in listing and f'data-run="{second}"' in listing
+
+    made = client.post(f"/eval/runs/{first}/baseline", data={"csrf": csrf})
+    assert made.status_code == 303
+    assert "data-baseline" in client.get(f"/eval/runs/{first}").text
+    gated = client.get(f"/eval/runs/{second}").text
+    assert 'data-gate="pass"' in gated, "the same search on more queries keeps recall@10 and nDCG@10"
+    assert re.search(rf'data-run="{second}" data-gate="pass"', client.get("/eval").text)
+
+
+def test_an_admin_sees_the_pages_too(client):
+    login(client, "ivar")
+    assert client.get("/eval").status_code == 200
+    assert client.get("/eval/new").status_code == 200

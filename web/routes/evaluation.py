@@ -1,0 +1,112 @@
+"""The evaluation pages for evaluators and administrators: stored runs with the gate, one run with its
+table and recall@k plot, two runs compared, and a new run queued in the background with live progress.
+
+Thin: the numbers come from ``app.evaluation.views``, runs are started by
+``app.evaluation.background.EvalRunner`` (``app.state.eval_runs``), the
+baseline is set by ``app.evaluation.gate``. Every route depends on
+``role("evaluator")`` (admins always pass); the ones that change something
+on ``role_writer``, which also checks CSRF. Employees and owners get 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.accounts.actor import Actor
+from app.accounts.sessions import SessionUser
+from app.errors import Invalid
+from app.evaluation.background import EvalRunner, list_datasets
+from app.evaluation.gate import set_baseline
+from app.evaluation.views import compare_view, list_view, run_view
+from web.deps import ServicesDep, role, role_writer
+
+router = APIRouter()
+
+EvaluatorDep = Annotated[SessionUser, Depends(role("evaluator"))]
+EvaluatorWriterDep = Annotated[SessionUser, Depends(role_writer("evaluator"))]
+MODE_CHOICES = ("dense", "sparse", "hybrid", "hybrid+rerank", "default")
+
+
+def actor_of(user: SessionUser) -> Actor:
+    return Actor(name=user.name, role=user.role, user_id=user.id)
+
+
+def render(request: Request, template: str, context: dict, status_code: int = 200) -> Response:
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def runner(request: Request) -> EvalRunner:
+    """One runner per app, made on first use (it needs the services the lifespan built)."""
+    state = request.app.state
+    if getattr(state, "eval_runs", None) is None:
+        state.eval_runs = EvalRunner(state.services)
+    return state.eval_runs
+
+
+@router.get("/eval", response_class=HTMLResponse)
+def runs_page(request: Request, services: ServicesDep, user: EvaluatorDep) -> Response:
+    return render(request, "eval_runs.html", {"user": user, "runs": list_view(services),
+                                              "jobs": runner(request).recent()})
+
+
+@router.get("/eval/new", response_class=HTMLResponse)
+def new_run_page(request: Request, services: ServicesDep, user: EvaluatorDep) -> Response:
+    return render(request, "eval_new.html", {"user": user, "datasets": list_datasets(services),
+                                             "modes": MODE_CHOICES})
+
+
+def parse_ks(text: str) -> list[int]:
+    try:
+        return sorted({int(k) for k in text.replace(" ", "").split(",") if k})
+    except ValueError:
+        raise Invalid(f"k values are comma-separated whole numbers, got {text!r}") from None
+
+
+@router.post("/eval/runs")
+def start_run(
+    request: Request, user: EvaluatorWriterDep, dataset: Annotated[str, Form()],
+    modes: Annotated[list[str], Form()] = [],  # noqa: B006
+    ks: Annotated[str, Form()] = "1,3,5,10,100", limit: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        cap = int(limit) if limit.strip() else None
+    except ValueError:
+        raise Invalid("the limit is a whole number of queries") from None
+    if cap is not None and cap < 1:
+        raise Invalid("the limit is at least one query")
+    job = runner(request).start(actor_of(user), dataset, modes, parse_ks(ks), cap)
+    return RedirectResponse(f"/eval/jobs/{job.id}", status_code=303)
+
+
+@router.get("/eval/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str, user: EvaluatorDep) -> Response:
+    return render(request, "eval_job.html", {"user": user, "job": runner(request).get(job_id)})
+
+
+@router.get("/eval/jobs/{job_id}/progress", response_class=HTMLResponse)
+def job_progress(request: Request, job_id: str, user: EvaluatorDep) -> Response:
+    """The progress fragment htmx polls; a finished run's fragment stops the polling."""
+    return render(request, "_eval_progress.html", {"user": user, "job": runner(request).get(job_id)})
+
+
+@router.get("/eval/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: int, services: ServicesDep, user: EvaluatorDep) -> Response:
+    return render(request, "eval_run.html", {"user": user, "run": run_view(services, run_id),
+                                             "others": [r for r in list_view(services) if r["id"] != run_id]})
+
+
+@router.post("/eval/runs/{run_id}/baseline")
+def make_baseline(run_id: int, services: ServicesDep, user: EvaluatorWriterDep) -> Response:
+    set_baseline(services, actor_of(user), run_id)
+    return RedirectResponse(f"/eval/runs/{run_id}", status_code=303)
+
+
+@router.get("/eval/compare", response_class=HTMLResponse)
+def compare_page(request: Request, a: int, b: int, services: ServicesDep, user: EvaluatorDep,
+                 test: str = "student") -> Response:
+    if test not in ("student", "fisher", "tukey"):
+        raise Invalid("the test is student, fisher or tukey")
+    return render(request, "eval_compare.html", {"user": user, "cmp": compare_view(services, a, b, test)})
