@@ -125,3 +125,35 @@ def test_an_admin_sees_the_pages_too(client):
     login(client, "ivar")
     assert client.get("/eval").status_code == 200
     assert client.get("/eval/new").status_code == 200
+
+
+def test_an_organisation_set_runs_as_the_evaluator_and_never_scores_what_they_cannot_read(client, web_services):
+    """A set exported from feedback judges the handbook and the board minutes; eva (group everyone) starts
+    it from the page: it runs on the main collection as eva, the board question is dropped before the run,
+    and the stored run names neither the board document nor its text."""
+    from app.eval_tables import EvalRun
+    from app.evaluation.org_data import Origin, write_origin
+    from eval.beir import write_beir
+
+    ids = web_services.doc_ids
+    folder = web_services.settings.data_dir / "datasets" / "org-feedback"
+    write_beir(folder, [], {"qa": "How many vacation days do employees get?", "qb": "What did the board approve?"},
+               {"qa": {ids["handbook.md"]: 1}, "qb": {ids["board-minutes.md"]: 1}})
+    write_origin(folder, Origin(web_services.settings.collection, {
+        ids["handbook.md"]: {"groups": ["everyone"], "public": False},
+        ids["board-minutes.md"]: {"groups": ["board"], "public": False}}))
+
+    login(client, "eva")
+    new = client.get("/eval/new").text
+    assert 'value="org-feedback"' in new and "runs as you" in new
+    started = client.post("/eval/runs", data={"dataset": "org-feedback", "modes": ["hybrid"], "ks": "1,10",
+                                              "csrf": csrf_of(new)})
+    run_id = wait_done(client, started.headers["location"])
+    with web_services.session() as session:
+        run = session.get(EvalRun, run_id)
+        assert run.settings["as_user"] == "eva" and run.collection == web_services.settings.collection
+        assert set(run.qrels) == {"qa"}, "the question judged only on a board document is dropped"
+        stored = str(run.qrels) + str([r.rankings for r in run.results])
+    assert ids["board-minutes.md"] not in stored
+    page = client.get(f"/eval/runs/{run_id}").text
+    assert "as eva" in page and SECRET not in page and ids["board-minutes.md"] not in page
