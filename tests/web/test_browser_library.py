@@ -1,0 +1,112 @@
+"""Content owners and administrators in a real browser (Debian Chromium through Playwright).
+
+Upload a Word file, a Markdown file and a broken PDF together and watch each
+reach its final state from the server's progress rows; open the document,
+change who may read it and see a reader of the old group lose it at their
+next question; delete it; visit the admin and API-token pages. axe-core on
+every page, and a screenshot of each on a laptop and a phone window.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.factories import write_docx
+from tests.web.test_browser import CHROMIUM, LAPTOP, PHONE, WAIT_MS, accessible, ask, log_in, shoot
+
+pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
+                                reason="Debian chromium is not installed (make system-deps)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def test_an_admin_uploads_watches_progress_regroups_and_deletes(browser, live_url, tmp_path):
+    docx = write_docx(tmp_path / "travel-policy.docx", "Travel policy",
+                      {"Trains": ["Trips under six hours are taken by train, in second class."],
+                       "Hotels": ["Hotel nights are booked through the travel desk, at most 1,800 kroner."]})
+    note = tmp_path / "canteen.md"
+    note.write_text("# Canteen\n\nThe canteen serves fish soup every Thursday from 11:00.\n")
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4\n% this is not really a PDF\n")
+
+    admin = browser.new_context(viewport=LAPTOP)
+    page = admin.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    log_in(page, live_url, "ivar")
+    page.goto(live_url + "/documents/upload")
+    page.check("input[name=groups][value=everyone]")
+    page.set_input_files("#files", [str(docx), str(note), str(broken)])
+    page.click("form.upload button.primary")
+    rows = page.locator("#progress-rows tr.progress-row")
+    page.wait_for_function("document.querySelectorAll('#progress-rows tr.progress-row').length >= 3", timeout=WAIT_MS)
+    for name in ("travel-policy", "canteen", "scan"):
+        row = rows.filter(has_text=name).first
+        row.locator("xpath=.").wait_for()
+        page.wait_for_function(
+            "name => [...document.querySelectorAll('#progress-rows tr.progress-row')].some(r => "
+            "r.textContent.includes(name) && ['ready', 'failed', 'refused', 'unchanged'].includes(r.dataset.state))",
+            arg=name, timeout=WAIT_MS)
+    states = {name: rows.filter(has_text=name).first.get_attribute("data-state")
+              for name in ("travel-policy", "canteen", "scan")}
+    assert states["travel-policy"] == "ready" and states["canteen"] == "ready", states
+    assert states["scan"] in ("failed", "refused"), states
+    assert "damaged" in rows.filter(has_text="scan").first.inner_text() or "refused" in states["scan"]
+    shoot(page, "upload-progress")
+    accessible(page, "upload")
+
+    page.goto(live_url + "/documents")
+    shoot(page, "library")
+    accessible(page, "library")
+    page.click("a:has-text('canteen')")
+    page.wait_for_selector("h1")
+    shoot(page, "document")
+    accessible(page, "document")
+    doc_url = page.url
+
+    reader = browser.new_context(viewport=PHONE)
+    sofie = reader.new_page()
+    log_in(sofie, live_url, "sofie")
+    turn = ask(sofie, "What does the canteen serve on Thursday?")
+    assert "fish soup" in turn.inner_text()
+
+    page.goto(doc_url)
+    page.uncheck("input[name=groups][value=everyone]")
+    page.check("input[name=groups][value=board]")
+    page.click("text=Change access")
+    page.wait_for_load_state()
+    turn = ask(sofie, "What does the canteen serve on Thursday?")
+    assert "fish soup" not in turn.inner_text()  # the old group lost it at the next question
+    shoot(sofie, "phone-after-regroup", full=False)
+
+    page.goto(doc_url)
+    page.click("text=Delete…")
+    shoot(page, "document-delete")
+    accessible(page, "delete confirmation")
+    page.locator("form button.danger").click()
+    page.wait_for_load_state()
+    assert page.goto(doc_url).status == 404
+
+    for path, name in (("/admin/users", "admin-users"), ("/admin/groups", "admin-groups"), ("/tokens", "tokens"),
+                       ("/review", "review"), ("/admin/usage", "usage")):
+        page.goto(live_url + path)
+        shoot(page, name)
+        accessible(page, name)
+    page.set_viewport_size(PHONE)
+    page.goto(live_url + "/documents")
+    shoot(page, "phone-library")
+    accessible(page, "library on a phone")
+    assert not [e for e in errors if "favicon" not in e and "404" not in e], errors
+    admin.close()
+    reader.close()
