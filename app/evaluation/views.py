@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.eval_tables import EvalRun
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
 from app.evaluation.runs import load_results
@@ -28,7 +28,7 @@ def _gate(run: EvalRun, base_id: int | None, session) -> GateResult | None:
         return None
     try:
         return judge(run, session.get(EvalRun, base_id), DEFAULT_TOLERANCE)
-    except Exception:  # no shared mode: the gate says nothing about this run
+    except Invalid:  # no shared mode: the gate says nothing about this run
         return None
 
 
