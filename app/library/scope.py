@@ -41,6 +41,24 @@ def readable_clause(user: User) -> ColumnElement[bool]:
     return or_(Document.public.is_(True), Document.owner_id == user.id, in_my_groups)
 
 
+def askable_documents(session: Session, user: User, limit: int = 300) -> list[tuple[str, str]]:
+    """(id, title) of the ready documents this user's questions can reach, newest first, for the
+    ask page's scope picker. The index's rule without the administrator's library view: an
+    administrator asks with their own groups like everyone else."""
+    if user.disabled:
+        return []
+    in_my_groups = exists().where(
+        DocumentGroup.document_id == Document.id,
+        DocumentGroup.group_id.in_(select(Membership.group_id).where(Membership.user_id == user.id)),
+    )
+    rule = or_(Document.public.is_(True), Document.owner_id == user.id, in_my_groups)
+    rows = session.execute(
+        select(Document.id, Document.title).where(rule, Document.status == "ready")
+        .order_by(Document.updated_at.desc()).limit(limit)
+    )
+    return [(doc_id, title) for doc_id, title in rows]
+
+
 def owned_groups(session: Session, user: User) -> list[Group]:
     """The groups this user may grant: every group for an administrator, else the groups they own."""
     if is_admin(user):

@@ -187,6 +187,18 @@ def test_the_board_secret_reaches_no_one_outside_the_board_by_any_page(client, w
     assert "could not find" in final_answer(scoped)
 
 
+def test_the_scope_picker_lists_only_documents_the_user_can_ask_about(client, web_services):
+    signed_in(client, "sofie")
+    picker = client.get("/").text.split('id="doc_ids"')[1].split("</select>")[0]
+    assert "Employee handbook" in picker and "Board minutes" not in picker
+    client.cookies.clear()
+    signed_in(client, "ivar")  # an administrator asks with their own groups too
+    assert "Board minutes" not in client.get("/").text.split('id="doc_ids"')[1].split("</select>")[0]
+    client.cookies.clear()
+    signed_in(client, "bob")
+    assert "Board minutes" in client.get("/").text.split('id="doc_ids"')[1].split("</select>")[0]
+
+
 def test_a_scope_narrows_the_search_to_chosen_documents(client, web_services):
     csrf = signed_in(client, "sofie")
     badges = web_services.doc_ids["badges.md"]

@@ -20,6 +20,7 @@ from app.accounts.sessions import SessionUser
 from app.answer_events import Answer, Status, Token
 from app.answer_views import answer_view, conversation_views, readable_history
 from app.directory import acl_tokens, scoped_tokens
+from app.library.scope import askable_documents
 from app.errors import EXPECTED, Invalid
 from app.ratings import REASONS
 from app.tables import User
@@ -38,8 +39,9 @@ def page_context(services, user: SessionUser, conversation=None, turns=None) -> 
         me = session.get(User, user.id)
         groups = sorted(g.name for g in me.groups)
         listed = conversations.list_own(session, user.id)
+        documents = askable_documents(session, me)
     return {"user": user, "conversations": listed, "conversation": conversation, "turns": turns or [],
-            "scope": {"groups": groups, "doc_types": DOC_TYPES}, "reasons": REASONS}
+            "scope": {"groups": groups, "doc_types": DOC_TYPES, "documents": documents}, "reasons": REASONS}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -59,9 +61,9 @@ def conversation_page(request: Request, conversation_id: int, services: Services
         request, "ask.html", page_context(services, user, conv, turns))
 
 
-def parse_scope(doc_types: list[str], doc_ids: str) -> IndexFilter | None:
+def parse_scope(doc_types: list[str], doc_ids: list[str]) -> IndexFilter | None:
     types = [t for t in doc_types if t in DOC_TYPES]
-    ids = [i.strip() for i in doc_ids.replace("\n", ",").split(",") if i.strip()]
+    ids = list(dict.fromkeys(i.strip() for v in doc_ids for i in v.replace("\n", ",").split(",") if i.strip()))
     if not types and not ids:
         return None
     return IndexFilter(doc_types=types or None, doc_ids=ids or None)
@@ -72,7 +74,7 @@ async def ask(
     request: Request, services: ServicesDep, user: WriterDep,
     question: Annotated[str, Form()] = "", conversation_id: Annotated[str, Form()] = "",
     groups: Annotated[list[str], Form()] = [], doc_types: Annotated[list[str], Form()] = [],  # noqa: B006
-    doc_ids: Annotated[str, Form()] = "",
+    doc_ids: Annotated[list[str], Form()] = [],  # noqa: B006  (picked in the list, or typed: comma separated)
 ) -> Response:
     question = question.strip()
     if not question:
