@@ -162,7 +162,7 @@ class JobRunner:
         with self.services.session() as session:
             job = session.get(IngestJob, job_id)
             doc = session.get(Document, job.document_id)
-            job.status, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, None
+            job.status, job.started_at, job.error = "running", utcnow(), None  # claimed: attempts counted then
             job.stage = "parse"
             if doc.status != "ready":  # a previous version, if any, is what readers get until this one is done
                 doc.status = "processing"

@@ -1,9 +1,10 @@
 """Files in, searchable chunks out: registration, then the jobs that index them.
 
 Registering a file records the document, its access and a copy of the
-original, and queues a job unless the bytes are unchanged. Jobs are run by
-``app.ingest_jobs.JobRunner`` (crash-safe write order, documents parsed ahead
-of the encoder); unfinished jobs are resumed on the next start.
+original, and queues a job unless the bytes are unchanged. Jobs are claimed
+from the SQL queue (``app.library.job_queue``: atomic claims, heartbeats, the
+takeover of a dead worker's job) and run by ``app.ingest_jobs.JobRunner``
+(crash-safe write order, documents parsed ahead of the encoder).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.documents import (
 from app.document_access import apply_access
 from app.ingest_jobs import IngestResult, JobRunner
 from app.library.erasure import forget_original
+from app.library.job_queue import Heartbeat, claim, new_worker_id, reap
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.tables import Document, IngestJob
@@ -53,9 +55,10 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
 
 
 class IngestService:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, worker_id: str | None = None) -> None:
         self.services = services
         self.settings = services.settings
+        self.worker_id = worker_id or new_worker_id()  # who holds the jobs this service claims
 
     # ---- registration -------------------------------------------------
     def register(
@@ -142,16 +145,34 @@ class IngestService:
             )
 
     def run_jobs(self, job_ids: list[int], progress: Progress = no_progress) -> list[IngestResult]:
-        return JobRunner(self.services).run(job_ids, progress)
+        """Run these jobs, those this worker can claim; a job another live worker holds is reported as it stands."""
+        claimed = claim(self.services, self.worker_id, only=job_ids)
+        ran = dict(zip(claimed, self.run_claimed(claimed, progress)))
+        return [ran[j] if j in ran else self._as_it_stands(j) for j in job_ids]
+
+    def run_claimed(self, job_ids: list[int], progress: Progress = no_progress) -> list[IngestResult]:
+        """Run jobs this worker has claimed, keeping their heartbeat fresh meanwhile."""
+        if not job_ids:
+            return []
+        with Heartbeat(self.services, self.worker_id):
+            return JobRunner(self.services).run(job_ids, progress)
 
     def run_job(self, job_id: int, progress: Progress = no_progress) -> IngestResult:
         [result] = self.run_jobs([job_id], progress)
         return result
 
+    def _as_it_stands(self, job_id: int) -> IngestResult:
+        with self.services.session() as session:
+            job = session.get(IngestJob, job_id)
+            doc = session.get(Document, job.document_id)
+            status = {"done": "ready"}.get(job.status, job.status)
+            return IngestResult(doc.id, doc.source_uri, status, doc.chunk_count, job.error)
+
     # ---- the whole flow -----------------------------------------------
     def resume(self, progress: Progress = no_progress) -> list[IngestResult]:
-        """Finish jobs that a crash (or a kill) left queued or running."""
-        return self.run_jobs(self.pending_jobs(), progress)
+        """Finish the queued jobs and those a dead worker left running; never one a live worker holds."""
+        reap(self.services)
+        return self.run_claimed(claim(self.services, self.worker_id), progress)
 
     def ingest_paths(
         self, paths: Iterable[Path], groups: list[str], owner: str | None = None, public: bool = False,

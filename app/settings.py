@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     max_unpacked_bytes: int = 1024 * 1024 * 1024
     ocr_languages: str = "eng"
 
+    # the ingestion job queue (app/library/job_queue.py)
+    web_worker: bool = Field(
+        default=True, description="run the job worker inside `inhouse serve`; false where `inhouse worker` "
+                                  "processes run the queue (needs the Qdrant server backend)",
+    )
+    job_heartbeat_s: float = Field(default=5.0, gt=0, description="how often a worker says it still runs a job")
+    job_stale_s: float = Field(
+        default=60.0, gt=0, description="a running job whose heartbeat is older than this is taken over",
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="a job taken over this often fails with the reason")
+
     # --- retrieval and evaluation (issue 4) ---
     rerank_model: str = Field(
         default="ms-marco-MiniLM-L-12-v2", description="cross-encoder folder under models_dir, or a path"

@@ -51,11 +51,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = built = services or build_services(settings)
         built.index_wait_s = SERVER_INDEX_WAIT_S  # a CLI command still holding the index finishes first
         built.check_index()  # the lock (one opener), and an index another database built stops the start
-        IngestService(built).resume()  # finish what a crash left behind
+        if settings.web_worker:  # off where `inhouse worker` processes run the queue (app/cli/worker.py)
+            IngestService(built).resume()  # finish what a crash left behind
         warm_up(settings.preparation(), built.encoder)  # the parsers' imports, before /healthz says ok
         app.state.answers = AnswerService(built)
         app.state.jobs = JobWorker(built)  # runs every job queued in SQL: uploads, `inhouse ingest`
-        app.state.jobs.start()
+        if settings.web_worker:
+            app.state.jobs.start()
         presence = announce(settings.data_dir, announce_at) if announce_at else None
         app.state.operator_secret = presence.secret if presence else None
         app.state.ready = True

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, tokens, users
+from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, tokens, users, worker
 from app.cli._owner import name_this_process
 from app.private_files import private_umask
 
@@ -37,6 +37,7 @@ app.add_typer(evaluate.eval_app, name="eval")
 app.add_typer(models.models_app, name="models")
 app.command()(doctor.doctor)
 app.command()(serve.serve)
+app.command()(worker.worker)
 
 
 def main() -> None:
