@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from ingest.pipeline import PrepareConfig
 
 
+# asymmetric signatures only: "none" proves nothing, and HS* would make the client secret a signing key
+SignatureAlg = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
 def _toml_path() -> Path:
     explicit = os.environ.get("INHOUSE_CONFIG")
     if explicit:
@@ -186,6 +190,30 @@ class Settings(BaseSettings):
         default="/oauth2/sign_out", description="where logging out sends a header user (the gateway's sign-out)",
     )
 
+    # OpenID Connect login (web/oidc.py); off while oidc_issuer is unset
+    oidc_issuer: str | None = Field(
+        default=None, description="the provider's issuer URL, exactly as its discovery document and tokens say it",
+    )
+    oidc_client_id: str = "inhouse"
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_redirect_url: str | None = Field(
+        default=None, description="this server's callback as registered at the provider; default "
+                                  "<the request's base URL>/login/oidc/callback",
+    )
+    oidc_name_claim: str = Field(default="preferred_username", description="the user name; falls back to e-mail")
+    oidc_groups_claim: str = Field(
+        default="groups", description="a dotted path to a list or a space/comma separated string (realm_access.roles)",
+    )
+    oidc_create_groups: bool = False
+    oidc_role_groups: dict[str, str] = Field(default_factory=dict, description="IdP group -> role, as for headers")
+    oidc_algorithms: list[SignatureAlg] = Field(
+        default_factory=lambda: ["RS256", "PS256", "ES256"],
+        description="ID token signatures accepted; none and HS* (a shared secret) cannot be listed",
+    )
+    oidc_clock_skew_s: int = Field(default=60, ge=0, le=60)
+    web_local_login: bool = Field(default=True, description="the local user name and password form; off: SSO only")
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         if self.models_dir is None:
@@ -200,7 +228,7 @@ class Settings(BaseSettings):
 
         for entry in self.trusted_proxies:
             ip_network(entry, strict=False)  # a typo fails the start, not every request
-        bad = {r for r in self.trusted_header_role_groups.values()} - {"employee", "owner", "evaluator", "admin"}
+        bad = {*self.trusted_header_role_groups.values(), *self.oidc_role_groups.values()} - {"employee", "owner", "evaluator", "admin"}
         if bad:
             raise ValueError(f"trusted_header_role_groups maps to unknown roles: {sorted(bad)}")
         return self

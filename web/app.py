@@ -20,8 +20,11 @@ from app.services import Services
 from app.settings import Settings
 from web import api, errors
 from web.render import make_templates
-from web.routes import admin, ask, auth, documents, evaluation, feedback, health, operator, review, sources, tokens, usage
+from web.routes import (
+    admin, ask, auth, documents, evaluation, feedback, health, oidc, operator, review, sources, tokens, usage,
+)
 from web.security import LoginThrottle, SecurityHeaders
+from web.oidc import PendingLogins
 from web.streams import PendingQuestions
 from web.trusted_headers import SessionIssuer
 
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.templates = make_templates()
     app.state.pending = PendingQuestions()
     app.state.login_throttle = LoginThrottle(settings.web_login_attempts, settings.web_login_window_s)
+    app.state.oidc_pending = PendingLogins()
 
     app.add_middleware(SessionIssuer)  # the cookie of a session made for a gateway's identity headers
     app.add_middleware(SecurityHeaders)
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(oidc.router)  # OpenID Connect sign-in, when oidc_issuer is set
     app.include_router(ask.router)
     app.include_router(sources.router)
     app.include_router(feedback.router)

@@ -75,7 +75,7 @@ def optional_user(request: Request, services: ServicesDep) -> SessionUser | None
     with services.session() as session:
         current = resolve(session, cookie, idle, absolute)
         if claim is None:
-            user = current if current is None or current.origin == "local" else None
+            user = None if current is not None and current.origin == "header" else current  # needs its headers
         else:
             account = user_for(session, claim, SyncPolicy(s.trusted_header_create_groups, s.trusted_header_role_groups))
             if current is not None and current.origin == "header" and current.id == account.id:

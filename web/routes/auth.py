@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.accounts.sessions import begin, end
 from app.directory import hash_password, verify_password
+from app.errors import Forbidden
 from app.tables import User
 from web.deps import SECURE_SESSION_COOKIE, SESSION_COOKIE, ServicesDep, WriterDep, optional_user, session_cookie
 
@@ -47,7 +48,14 @@ def secure_cookie(request: Request, mode: str) -> bool:
 def login_page(request: Request, services: ServicesDep, next: str = "/") -> Response:
     if optional_user(request, services) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return request.app.state.templates.TemplateResponse(request, "login.html", {"user": None, "next": safe_next(next)})
+    return request.app.state.templates.TemplateResponse(
+        request, "login.html", {"user": None, "next": safe_next(next), **_ways(services)})
+
+
+def _ways(services) -> dict[str, bool]:
+    """Which ways to sign in the login page offers."""
+    s = services.settings
+    return {"sso": bool(s.oidc_issuer), "local_login": s.web_local_login}
 
 
 @router.post("/login")
@@ -55,6 +63,8 @@ def login(
     request: Request, services: ServicesDep, name: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
 ) -> Response:
+    if not services.settings.web_local_login:
+        raise Forbidden("local accounts are turned off here; sign in with single sign-on")
     name = name.strip()
     address = request.client.host if request.client else "unknown"
     throttle = request.app.state.login_throttle
@@ -63,7 +73,7 @@ def login(
     wait = throttle.retry_after(*keys)
     if wait:
         return templates.TemplateResponse(
-            request, "login.html", {"user": None, "name": name, "next": safe_next(next),
+            request, "login.html", {"user": None, "name": name, "next": safe_next(next), **_ways(services),
                                     "error": f"Too many failed attempts. Try again in {wait} seconds."},
             status_code=429, headers={"Retry-After": str(wait)},
         )
@@ -75,7 +85,7 @@ def login(
     if not ok:
         throttle.failed(*keys)
         return templates.TemplateResponse(
-            request, "login.html", {"user": None, "name": name, "next": safe_next(next),
+            request, "login.html", {"user": None, "name": name, "next": safe_next(next), **_ways(services),
                                     "error": "That user name and password do not match."},
             status_code=401,
         )
