@@ -228,7 +228,8 @@ class Settings(BaseSettings):
 
         for entry in self.trusted_proxies:
             ip_network(entry, strict=False)  # a typo fails the start, not every request
-        bad = {*self.trusted_header_role_groups.values(), *self.oidc_role_groups.values()} - {"employee", "owner", "evaluator", "admin"}
+        roles = {"employee", "owner", "evaluator", "admin"}
+        bad = {*self.trusted_header_role_groups.values(), *self.oidc_role_groups.values()} - roles
         if bad:
             raise ValueError(f"trusted_header_role_groups maps to unknown roles: {sorted(bad)}")
         return self

@@ -32,6 +32,7 @@ local session in the cookie) gets a fresh session, and without the headers a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 
@@ -42,6 +43,7 @@ from app.accounts.external import Claim
 from app.errors import InhouseError
 from app.settings import Settings
 
+log = logging.getLogger("inhouse.identity")
 ISSUER = "trusted-header"  # the (issuer, subject) key of a header user
 
 PRESETS: dict[str, tuple[str, str, str]] = {  # user, e-mail, groups
@@ -110,8 +112,19 @@ def _text(raw: bytes, what: str, limit: int) -> str:
 def read_claim(request: Request, settings: Settings) -> Claim | None:
     """The identity the gateway asserts on this request, None when there is none (or the feature is off).
 
-    Raises ``HeaderRefused`` or ``UntrustedPeer`` for every case the module docstring lists.
+    Raises ``HeaderRefused`` or ``UntrustedPeer`` for every case the module docstring lists, and logs each
+    refusal (peer, path, reason; never a header's value) on ``inhouse.identity``: a spoofing attempt is news.
     """
+    try:
+        return _read_claim(request, settings)
+    except (HeaderRefused, UntrustedPeer) as exc:
+        client = request.scope.get("client")
+        log.warning("identity headers refused from %s on %s: %s", client[0] if client else "?", request.url.path,
+                    type(exc).__name__)
+        raise
+
+
+def _read_claim(request: Request, settings: Settings) -> Claim | None:
     names = header_names(settings)
     if names is None:
         return None
