@@ -146,6 +146,7 @@ class IngestService:
 
     def run_jobs(self, job_ids: list[int], progress: Progress = no_progress) -> list[IngestResult]:
         """Run these jobs, those this worker can claim; a job another live worker holds is reported as it stands."""
+        reap(self.services)  # a job a dead worker left running is queued again, so it can be claimed here
         claimed = claim(self.services, self.worker_id, only=job_ids)
         ran = dict(zip(claimed, self.run_claimed(claimed, progress)))
         return [ran[j] if j in ran else self._as_it_stands(j) for j in job_ids]
