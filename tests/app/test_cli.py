@@ -64,7 +64,7 @@ def test_the_typer_app_alone_has_every_command():
         return out
 
     assert names(typer.main.get_command(app)) == {
-        "ingest", "import-manifest", "reindex", "search", "ask", "doctor", "serve",
+        "ingest", "import-manifest", "reindex", "search", "ask", "doctor", "serve", "worker",
         "jobs", "jobs resume",
         "docs", "docs list", "docs show", "docs delete",
         "users", "users add", "users list",
