@@ -211,8 +211,7 @@ class AnswerService:
             yield Answer(self._store(result, user_id) if store else result)
             return
         if self.mode == "extractive":
-            ranked = [passage_from_hit(h, i + 1) for i, h in enumerate(hits)]
-            for event in self._extract(rewrite.query, ranked, result, trace):
+            for event in self.quote(rewrite.query, hits, result, trace):
                 yield event
             trace.finish()
             yield Answer(self._store(result, user_id) if store else result)
@@ -254,13 +253,20 @@ class AnswerService:
         trace.finish()
         yield Answer(self._store(result, user_id) if store else result)
 
-    def _extract(self, query: str, passages: list[Passage], result: "AnswerResult", trace: Tracer):
-        """The extractive answer: quoted sentences, verified and cited like a generated one."""
+    def quote(self, query: str, hits: list, result: "AnswerResult", trace: Tracer):
+        """The extractive answer: quoted sentences, verified and cited like a generated one.
+
+        When the search re-ranked its hits with the same cross-encoder, each passage's
+        ``rerank`` score is how well it answers the query already, so extraction does not
+        score the whole passages a second time (the costliest pairs: up to 512 tokens)."""
         yield Status("quoting")
         scorer = self.scorer
+        passages = [passage_from_hit(h, i + 1) for i, h in enumerate(hits)]
+        reranked = {p.n: h.scores["rerank"] for p, h in zip(passages, hits) if "rerank" in h.scores}
         with trace.span("extract"):
             extracted = extract_answer(
-                query, passages, scorer, ExtractiveSettings(min_score=self.settings.answer_extractive_min_score)
+                query, passages, scorer, ExtractiveSettings(min_score=self.settings.answer_extractive_min_score),
+                passage_logits=reranked if len(reranked) == len(passages) else None,
             )
         result.backend, result.model, result.passages = "extractive", getattr(scorer, "model_id", None), passages
         if extracted.not_found:

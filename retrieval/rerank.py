@@ -47,6 +47,10 @@ class OnnxCrossEncoder:
             )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads or os.cpu_count() or 1
+        # onnxruntime's worker threads busy-wait between operators by default; on a small shared
+        # CPU that spinning takes cores from the other requests and from the threads it waits for
+        # (bench/answers.py measures the difference)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = load_tokenizer(self.folder, self.max_tokens)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from app.answering import AnswerService
 from app.directory import acl_tokens, get_user
 
@@ -28,6 +30,23 @@ def test_most_sample_questions_get_the_known_answer_quoted(sample_corpus, sample
         if _norm(q["answer"]) in _norm(result.answer):
             answered.append(q["id"])
     assert len(answered) >= 30, f"{len(answered)}/{len(sample_questions)}: {answered}"
+
+
+@pytest.mark.parametrize(("question", "must_say"), [
+    # issue 17's own examples, asked by Sofie in the browser: the answer is the sentence that holds the
+    # fact, not a neighbour that merely shares its words ("20 working days per calendar year" abroad)
+    ("How many vacation days do employees get per year?", ["25 working days", "annual leave"]),
+    ("What must I do if I lose my visitor badge?", ["reported to reception", "fee"]),
+])
+def test_the_issues_examples_are_answered_with_the_sentence_that_holds_the_answer(
+        sample_corpus, cross_encoder, question, must_say):
+    services, _ = sample_corpus
+    result = AnswerService(services, scorer=cross_encoder, mode="extractive").ask(question, "sofie")
+    assert not result.not_found and result.mode == "extractive"
+    for words in must_say:
+        assert words in _norm(result.answer), result.answer
+    assert result.citations and all(c.support >= 0.5 for c in result.citations), result.citations
+    assert "another country" not in result.answer
 
 
 def test_no_restricted_answer_is_ever_quoted_to_someone_outside_its_groups(
