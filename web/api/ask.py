@@ -21,13 +21,18 @@ from app.asking import PreparedQuestion, prepare, scope_filter
 from app.errors import EXPECTED, status_and_code
 from app.shapes import AnswerShape
 from web.api.deps import AskUser
+from web.api.errors import API_ERRORS
 from web.api.models import AskRequest
 from web.deps import ServicesDep
 from web.streams import in_thread, sse
 
 log = logging.getLogger("inhouse.api")
-router = APIRouter(prefix="/api/v1", tags=["ask"])
+router = APIRouter(prefix="/api/v1", tags=["ask"], responses=API_ERRORS)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+ASK_EVENT = {  # one server-sent event of the stream; its data is JSON (empty for done)
+    "type": "object", "required": ["event", "data"],
+    "properties": {"event": {"enum": ["status", "token", "answer", "error", "done"]}, "data": {"type": "string"}},
+}
 
 
 def prepared_for(services, user_id: int, body: AskRequest) -> PreparedQuestion:
@@ -53,7 +58,7 @@ def event(name: str, data) -> str:
 
 @router.post("/ask/stream", summary="The same answer as server-sent events",
              response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+             responses={200: {"content": {"text/event-stream": {"schema": ASK_EVENT}},
                               "description": "events: status, token, answer (the /ask body), done; or error"}})
 async def ask_stream(body: AskRequest, request: Request, services: ServicesDep, user: AskUser) -> StreamingResponse:
     prepared = await asyncio.to_thread(prepared_for, services, user.id, body)  # refusals before the stream starts

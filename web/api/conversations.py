@@ -19,11 +19,12 @@ from app.feedback import PassageRef, record_feedback
 from app.ratings import AnswerNotFound, own_answer, rate
 from app.tables import User
 from web.api.deps import AskUser
+from web.api.errors import API_ERRORS
 from web.api.models import (ConversationDetailShape, ConversationShape, ConversationsShape, JudgedShape,
-                            RatingRequest, RatingShape, RenameRequest, StoredAnswerShape)
+                            RatingRequest, RatingShape, RenameRequest, RowId, StoredAnswerShape)
 from web.deps import ServicesDep
 
-router = APIRouter(prefix="/api/v1", tags=["conversations"])
+router = APIRouter(prefix="/api/v1", tags=["conversations"], responses=API_ERRORS)
 
 
 @router.get("/conversations", response_model=ConversationsShape, summary="Your conversations, newest first")
@@ -35,7 +36,7 @@ def list_conversations(services: ServicesDep, user: AskUser) -> ConversationsSha
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetailShape,
             summary="One of your conversations with its answers, as you may see them now")
-def get_conversation(conversation_id: int, services: ServicesDep, user: AskUser) -> ConversationDetailShape:
+def get_conversation(conversation_id: RowId, services: ServicesDep, user: AskUser) -> ConversationDetailShape:
     with services.session() as session:
         c = conversations.get_own(session, user.id, conversation_id)
         tokens = acl_tokens(session, session.get(User, user.id))
@@ -45,7 +46,7 @@ def get_conversation(conversation_id: int, services: ServicesDep, user: AskUser)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationShape, summary="Rename")
-def rename_conversation(conversation_id: int, body: RenameRequest, services: ServicesDep,
+def rename_conversation(conversation_id: RowId, body: RenameRequest, services: ServicesDep,
                         user: AskUser) -> ConversationShape:
     with services.session() as session:
         c = conversations.rename(session, user.id, conversation_id, body.title)
@@ -55,14 +56,14 @@ def rename_conversation(conversation_id: int, body: RenameRequest, services: Ser
 
 @router.delete("/conversations/{conversation_id}", status_code=204, response_class=Response,
                summary="Delete a conversation and every answer in it")
-def delete_conversation(conversation_id: int, services: ServicesDep, user: AskUser) -> Response:
+def delete_conversation(conversation_id: RowId, services: ServicesDep, user: AskUser) -> Response:
     with services.session() as session:
         conversations.delete(session, user.id, conversation_id)
     return Response(status_code=204)
 
 
 @router.get("/answers/{answer_id}", response_model=StoredAnswerShape, summary="One of your answers")
-def get_answer(answer_id: int, services: ServicesDep, user: AskUser) -> StoredAnswerShape:
+def get_answer(answer_id: RowId, services: ServicesDep, user: AskUser) -> StoredAnswerShape:
     with services.session() as session:
         tokens = acl_tokens(session, session.get(User, user.id))
         view = answer_view(session, services.index, user.id, tokens, answer_id, services.settings.data_dir)
@@ -70,7 +71,7 @@ def get_answer(answer_id: int, services: ServicesDep, user: AskUser) -> StoredAn
 
 
 @router.put("/answers/{answer_id}/rating", response_model=RatingShape, summary="Rate one of your answers")
-def rate_answer(answer_id: int, body: RatingRequest, services: ServicesDep, user: AskUser) -> RatingShape:
+def rate_answer(answer_id: RowId, body: RatingRequest, services: ServicesDep, user: AskUser) -> RatingShape:
     with services.session() as session:
         r = rate(session, user.id, answer_id, body.rating, body.reasons, body.comment)
     return RatingShape(answer_id=answer_id, rating=r.rating, reasons=list(r.reasons), comment=r.comment)
@@ -78,7 +79,7 @@ def rate_answer(answer_id: int, body: RatingRequest, services: ServicesDep, user
 
 @router.post("/answers/{answer_id}/passages/{n}/not-relevant", response_model=JudgedShape,
              summary="Mark one passage of your answer as not relevant")
-def not_relevant(answer_id: int, n: int, services: ServicesDep, user: AskUser) -> JudgedShape:
+def not_relevant(answer_id: RowId, n: RowId, services: ServicesDep, user: AskUser) -> JudgedShape:
     with services.session() as session:
         answer = own_answer(session, user.id, answer_id)
         row = session.get(AnswerPassage, (answer_id, n))

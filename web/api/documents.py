@@ -14,9 +14,10 @@ from app.documents import DocumentNotFound, document_summary, list_documents
 from app.shapes import DocumentShape, DocumentsShape
 from app.tables import Document, User
 from web.api.deps import DocumentsReader
+from web.api.errors import API_ERRORS
 from web.deps import ServicesDep
 
-router = APIRouter(prefix="/api/v1", tags=["documents"])
+router = APIRouter(prefix="/api/v1", tags=["documents"], responses=API_ERRORS)
 
 
 @router.get("/documents", response_model=DocumentsShape, summary="The documents you may read")

@@ -8,12 +8,23 @@ conversations and stored answers (rebuilt with the reader's access read now,
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timezone
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.asking import MAX_QUESTION
+
+
+def utc(moment: datetime) -> datetime:
+    """Stored times are UTC, but SQLite hands them back naive: say so, or "date-time" is a lie (RFC 3339)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(utc)]
+MAX_ROW_ID = 2**63 - 1  # what a SQL integer key holds; a larger id is a bad request, not a crash
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]
 
 
 class Strict(BaseModel):
@@ -22,7 +33,7 @@ class Strict(BaseModel):
 
 class AskRequest(Strict):
     question: str = Field(min_length=1, max_length=MAX_QUESTION)
-    conversation_id: int | None = Field(None, description="continue one of your conversations; none starts one")
+    conversation_id: int | None = Field(None, ge=1, le=MAX_ROW_ID, description="continue one of your conversations; none starts one")
     groups: list[str] = Field(default_factory=list, description="narrow to some of your groups (never widens)")
     doc_types: list[str] = Field(default_factory=list, description="only these document types (pdf, md, ...)")
     doc_ids: list[str] = Field(default_factory=list, description="only these documents")
@@ -38,7 +49,8 @@ class SearchRequest(Strict):
 
 class RatingRequest(Strict):
     rating: Literal["up", "down"]
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[Literal["wrong_source", "unsupported", "outdated", "incomplete", "other"]] = Field(
+        default_factory=list, description="why it is rated down (app.ratings.REASONS)")
     comment: str = Field("", max_length=2000)
 
 
@@ -81,7 +93,7 @@ class StoredAnswerShape(BaseModel):
     support: float
     passages: list[PassageShape]
     rating: RatingShape | None
-    created_at: datetime
+    created_at: UtcDateTime
 
     @classmethod
     def of(cls, view) -> "StoredAnswerShape":
@@ -101,7 +113,7 @@ class StoredAnswerShape(BaseModel):
 class ConversationShape(BaseModel):
     id: int
     title: str
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class ConversationsShape(BaseModel):

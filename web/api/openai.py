@@ -30,14 +30,19 @@ from app.shapes import CitationShape
 from inference.types import ChatMessage
 from web.api.ask import SSE_HEADERS
 from web.api.deps import AskUser
+from web.api.errors import OPENAI_ERRORS
 from web.api.openai_shapes import (MODEL_ID, ChatCompletion, ChatRequest, Choice, MessageIn, MessageOut, Model,
                                    ModelList, Usage, openai_error)
 from web.deps import ServicesDep
 from web.streams import in_thread
 
 log = logging.getLogger("inhouse.api")
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERRORS)
 STARTED = int(time.time())
+CHUNK_EVENT = {  # one server-sent event: a chat.completion.chunk (or an error) as JSON, then "[DONE]"
+    "type": "object", "required": ["data"], "not": {"required": ["event"]},
+    "properties": {"data": {"type": "string", "minLength": 1}},
+}
 
 
 class ModelNotFound(NotFound):
@@ -84,7 +89,7 @@ def prepared_for(services, user_id: int, body: ChatRequest) -> PreparedQuestion:
 
 @router.post("/chat/completions", response_model=ChatCompletion, summary="A cited answer, OpenAI-style",
              responses={200: {"content": {"application/json": {},
-                                          "text/event-stream": {"schema": {"type": "string"}}},
+                                          "text/event-stream": {"schema": CHUNK_EVENT}},
                               "description": "a chat.completion, or chat.completion.chunk events with stream"}})
 async def chat_completions(body: ChatRequest, request: Request, services: ServicesDep, user: AskUser):
     prepared = await asyncio.to_thread(prepared_for, services, user.id, body)

@@ -12,10 +12,11 @@ from app.searching import search_readable
 from app.shapes import SearchShape
 from app.tables import User
 from web.api.deps import SearchUser
+from web.api.errors import API_ERRORS
 from web.api.models import SearchRequest
 from web.deps import ServicesDep
 
-router = APIRouter(prefix="/api/v1", tags=["search"])
+router = APIRouter(prefix="/api/v1", tags=["search"], responses=API_ERRORS)
 
 
 def run_search(services, user_id: int, body: SearchRequest) -> SearchShape:
