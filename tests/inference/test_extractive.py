@@ -68,3 +68,28 @@ def test_a_chunk_that_starts_mid_sentence_is_not_quoted_from_there(cross_encoder
     answer = extract_answer("How early must employees book flights?", [Passage(n=1, text=text, title="Travel")],
                             cross_encoder, ExtractiveSettings(min_score=0.0, max_sentences=3, second_ratio=0.0))
     assert [s.text for s in answer.picked] == ["Flights must be booked at least 21 days before departure."]
+
+
+class CountingScorer:
+    """The real cross-encoder, counting the pairs it is asked to score."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_id, self.pairs = inner, inner.model_id, []
+
+    def score(self, pairs):
+        self.pairs += list(pairs)
+        return self.inner.score(pairs)
+
+
+def test_passages_the_search_already_reranked_are_not_scored_again(cross_encoder):
+    question = "How many vacation days do permanent employees get per year?"
+    passages = [HANDBOOK, BADGES]
+    scoring_all = CountingScorer(cross_encoder)
+    first = extract_answer(question, passages, scoring_all)
+    whole = {p.n: float(s) for p, s in zip(passages, cross_encoder.score([(question, p.text) for p in passages]))}
+    reusing = CountingScorer(cross_encoder)
+    second = extract_answer(question, passages, reusing, passage_logits=whole)
+    assert second.text == first.text
+    assert len(reusing.pairs) == second.candidates == len(scoring_all.pairs) - len(passages)
+    assert all(text not in {p.text for p in passages} for _, text in reusing.pairs)
+
