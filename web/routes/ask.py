@@ -15,11 +15,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from app import conversations
+from app import asking, conversations
+from app.asking import clean_question, scope_filter
 from app.accounts.sessions import SessionUser
 from app.answer_events import Answer, Status, Token
-from app.answer_views import answer_view, conversation_views, readable_history
-from app.directory import acl_tokens, scoped_tokens
+from app.answer_views import answer_view, conversation_views
+from app.directory import acl_tokens
 from app.library.scope import askable_documents
 from app.errors import EXPECTED, Invalid
 from app.ratings import REASONS
@@ -31,7 +32,6 @@ from web.streams import PendingQuestion, in_thread, sse
 log = logging.getLogger("inhouse.web")
 router = APIRouter()
 DOC_TYPES = ("pdf", "docx", "pptx", "html", "md", "email", "txt", "csv")
-MAX_QUESTION = 2000
 
 
 def page_context(services, user: SessionUser, conversation=None, turns=None) -> dict:
@@ -62,11 +62,9 @@ def conversation_page(request: Request, conversation_id: int, services: Services
 
 
 def parse_scope(doc_types: list[str], doc_ids: list[str]) -> IndexFilter | None:
-    types = [t for t in doc_types if t in DOC_TYPES]
+    """The form's scope: known document types, and ids picked in the list or typed comma separated."""
     ids = list(dict.fromkeys(i.strip() for v in doc_ids for i in v.replace("\n", ",").split(",") if i.strip()))
-    if not types and not ids:
-        return None
-    return IndexFilter(doc_types=types or None, doc_ids=ids or None)
+    return scope_filter([t for t in doc_types if t in DOC_TYPES], ids)
 
 
 @router.post("/ask")
@@ -76,11 +74,7 @@ async def ask(
     groups: Annotated[list[str], Form()] = [], doc_types: Annotated[list[str], Form()] = [],  # noqa: B006
     doc_ids: Annotated[list[str], Form()] = [],  # noqa: B006  (picked in the list, or typed: comma separated)
 ) -> Response:
-    question = question.strip()
-    if not question:
-        raise Invalid("please type a question")
-    if len(question) > MAX_QUESTION:
-        raise Invalid(f"a question can be at most {MAX_QUESTION} characters")
+    question = clean_question(question)
     with services.session() as session:
         if conversation_id.strip():
             try:
@@ -108,13 +102,10 @@ async def ask(
 
 
 def prepare(services, pending: PendingQuestion):
-    """The reader's tokens (narrowed by the scope) and the conversation so far, read now."""
-    with services.session() as session:
-        me = session.get(User, pending.user_id)
-        tokens = scoped_tokens(session, me, list(pending.groups))
-        history = readable_history(session, services.index, pending.user_id, acl_tokens(session, me),
-                                   pending.conversation_id)
-    return tokens, history
+    """The reader's tokens (narrowed by the scope) and the conversation so far, read now (as the API does)."""
+    prepared = asking.prepare(services, pending.user_id, pending.question, pending.conversation_id,
+                              new_conversation=False, groups=list(pending.groups), where=pending.where)
+    return prepared.tokens, prepared.history
 
 
 def answer_now(services, answers, pending: PendingQuestion) -> int | None:
