@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -37,10 +40,37 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@contextmanager
+def _one_migrator(engine: Engine) -> Iterator[None]:
+    """Let one process at a time migrate a SQLite file.
+
+    Two commands started together on a fresh data folder (two `inhouse ingest`, or the
+    server and a worker) both found no `alembic_version` table and both created it; the
+    second died with "table alembic_version already exists". SQLite's own locks do not
+    cover that read-then-create, so the migrators queue on a lock file beside the database.
+    """
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; cheap when it already is."""
+    """Bring the schema to the newest revision; cheap when it already is.
+
+    Safe to call from several processes at once: on PostgreSQL the migrators queue on a
+    transaction-scoped advisory lock, on SQLite on a lock file (see `_one_migrator`).
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with _one_migrator(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262683)")  # any fixed number: "inhouse migrate"
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")  # one linear history (0004 joined the two early branches)
 

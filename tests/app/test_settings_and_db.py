@@ -117,3 +117,34 @@ def test_the_same_migrations_run_on_postgresql(postgres_url):
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def _migrate_when_released(url: str, start) -> str:
+    start.wait()
+    try:
+        migrate(make_engine(url))
+        return "ok"
+    except Exception as exc:  # reported to the test, which shows it
+        return repr(exc)
+
+
+def _migrate_from_four_processes_at_once(url: str) -> list[str]:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter each, like four commands
+    with context.Manager() as manager:
+        start = manager.Barrier(4)
+        with context.Pool(4) as pool:
+            return pool.starmap(_migrate_when_released, [(url, start)] * 4)
+
+
+def test_commands_started_together_on_a_fresh_sqlite_database_all_start(tmp_path):
+    """Two `inhouse ingest` started together on a new data folder: one failed with
+    'table alembic_version already exists' (seen on CI)."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert _migrate_from_four_processes_at_once(url) == ["ok"] * 4
+    assert TABLES <= set(inspect(make_engine(url)).get_table_names())
+
+
+def test_commands_started_together_on_a_fresh_postgresql_database_all_start(postgres_url):
+    assert _migrate_from_four_processes_at_once(postgres_url) == ["ok"] * 4
