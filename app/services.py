@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy.orm import Session
 
-from app.db import make_engine, migrate, session_factory
+from app.db.engine import make_engine, migrate, session_factory
 from app.errors import Conflict, NotFound
-from app.installation import REINDEX, check_binding, installation_id, stamp
-from app.private_files import open_data_dir
+from app.runtime.installation import REINDEX, check_binding, installation_id, stamp
+from app.runtime.private_files import open_data_dir
 from app.settings import Settings
-from app.tables import IndexCollection
+from app.db.library import IndexCollection
 
 if TYPE_CHECKING:
     from inference.types import Generator
@@ -94,7 +94,7 @@ class Services:
         """A new handle on a collection (default: the main one); the caller closes it.
 
         ``bound`` (always, but to drop an index for ``reindex``): refuse a collection another
-        database built, or one with points and no installation id (app/installation.py).
+        database built, or one with points and no installation id (app/runtime/installation.py).
         """
         from retrieval.edge_index import EdgeIndex
         from retrieval.server_index import ServerIndex

@@ -109,7 +109,7 @@ class DocumentsShape(BaseModel):
 
     @classmethod
     def of(cls, docs) -> "DocumentsShape":
-        from app.documents import document_summary
+        from app.library.documents import document_summary
 
         return cls(documents=[DocumentShape.model_validate(document_summary(d)) for d in docs])
 

@@ -42,9 +42,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.answering import AnswerResult, AnswerService, passage_from_hit, readable_hits  # noqa: E402
-from app.directory import acl_tokens, get_user  # noqa: E402
-from app.manifest import load_manifest  # noqa: E402
+from app.answering.service import AnswerResult, AnswerService, passage_from_hit, readable_hits  # noqa: E402
+from app.accounts.directory import acl_tokens, get_user  # noqa: E402
+from app.accounts.actor import Actor  # noqa: E402
+from app.library.manifest import load_manifest  # noqa: E402
 from app.services import Services, build_services  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.tracing import Tracer  # noqa: E402
@@ -68,13 +69,13 @@ def open_samples(data_dir: Path | None, models: Path) -> Services:
     services = build_services(Settings(data_dir=folder, models_dir=models))
     from sqlalchemy import func, select
 
-    from app.tables import Document
+    from app.db.library import Document
 
     with services.session() as session:
         have = session.scalar(select(func.count()).select_from(Document))
     if not have:
         print(f"ingesting the sample corpus into {folder} …", file=sys.stderr)
-        load_manifest(services, SAMPLES / "manifest.json")
+        load_manifest(services, Actor.operator(), SAMPLES / "manifest.json")
     return services
 
 

@@ -65,8 +65,8 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(folder: Path, data: Path, models: Path, raw_sample: int = 0) -> dict:
-    from app.directory import add_group
-    from app.ingestion import IngestService
+    from app.accounts.directory import add_group
+    from app.library.ingestion import IngestService
     from app.services import build_services
     from app.settings import Settings
 

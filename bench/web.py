@@ -52,7 +52,7 @@ def free_port() -> int:
 
 
 async def in_process(service, tokens: list[str], user_id: int, question: str) -> tuple[float, float]:
-    from app.answer_events import Answer, Token
+    from app.answering.events import Answer, Token
 
     started = time.perf_counter()
     first = None
@@ -108,9 +108,10 @@ def main() -> None:
 
     import httpx
 
-    from app.answering import AnswerService
-    from app.directory import acl_tokens, get_user, hash_password
-    from app.manifest import load_manifest
+    from app.answering.service import AnswerService
+    from app.accounts.directory import acl_tokens, get_user, hash_password
+    from app.accounts.actor import Actor
+    from app.library.manifest import load_manifest
     from app.services import build_services
     from app.settings import Settings
     from web.app import create_app
@@ -119,7 +120,7 @@ def main() -> None:
     settings = Settings(data_dir=workdir / "data", models_dir=Path(args.models), answer_mode=args.mode)
     services = build_services(settings)
     print("ingesting the sample corpus …", flush=True)
-    load_manifest(services, REPO / "samples" / "manifest.json")
+    load_manifest(services, Actor.operator(), REPO / "samples" / "manifest.json")
     manifest = json.loads((REPO / "samples" / "manifest.json").read_text())
     names = [u["name"] for u in manifest["users"]]
     with services.session() as session:

@@ -1,6 +1,6 @@
 """The one place chunks become index points: payload layout, point ids, upsert, stale-version delete.
 
-Uploaded documents (``app.ingest_jobs``) and evaluation corpora
+Uploaded documents (``app.library.ingest_jobs``) and evaluation corpora
 (``app.evaluation.collections``) both write through ``ChunkWriter``, so the
 payload a search reads and the ids a re-run overwrites cannot drift apart
 between them. Never change the layout or the id recipe lightly: an existing

@@ -108,7 +108,7 @@ class EdgeIndex:
             for p in points
         ]
         # No flush here: the update is in the engine's write-ahead log, and the job runner
-        # flushes once per encoder batch, before any document of it is marked ready (app/ingest_jobs.py).
+        # flushes once per encoder batch, before any document of it is marked ready (app/library/ingest_jobs.py).
         self.shard.update(q.UpdateOperation.upsert_points(batch))
 
     def delete(self, where: IndexFilter, flush: bool = True) -> None:

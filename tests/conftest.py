@@ -104,13 +104,14 @@ def manifest() -> dict:
 @pytest.fixture(scope="session")
 def sample_corpus(tmp_path_factory, models_dir, shared_encoder, shared_bm25):
     """The bundled sample corpus ingested once per test session (read-only for tests)."""
-    from app.manifest import load_manifest
+    from app.accounts.actor import Actor
+    from app.library.manifest import load_manifest
     from app.services import build_services
     from app.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("samples") / "data", models_dir=models_dir)
     services = build_services(settings, encoder=shared_encoder, bm25=shared_bm25)
-    results = load_manifest(services, SAMPLES / "manifest.json")
+    results = load_manifest(services, Actor.operator(), SAMPLES / "manifest.json")
     yield services, results
     services.close()
 

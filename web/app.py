@@ -37,16 +37,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """The app on these settings; a caller that already holds services (tests) hands them in.
 
     ``announce_at`` (``inhouse serve``: its own address) writes ``<data_dir>/server.json`` once
-    ready, so the CLI sends the commands that need the index here (``app.server_presence``).
+    ready, so the CLI sends the commands that need the index here (``app.runtime.server_presence``).
     """
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from app.answering import AnswerService
-        from app.ingestion import IngestService
+        from app.answering.service import AnswerService
+        from app.library.ingestion import IngestService
         from app.library.job_worker import JobWorker
-        from app.server_presence import announce, withdraw
+        from app.runtime.server_presence import announce, withdraw
         from app.services import build_services
         from ingest.pipeline import warm_up
 

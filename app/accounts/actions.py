@@ -2,20 +2,20 @@
 
 The CLI calls these (as the operator) and the web admin pages will call the
 same functions, so the audit record each one will write has one place to go.
-``app.directory`` keeps the queries and rules these are built from.
+``app.accounts.directory`` keeps the queries and rules these are built from.
 """
 
 from __future__ import annotations
 
 from app.accounts.actor import Actor
 from app.accounts.sessions import end_all
-from app.directory import (
+from app.accounts.directory import (
     ROLES, DirectoryError, GroupView, UserView, add_group, add_user, get_user, grant, group_view, hash_password,
     revoke, view,
 )
 from app.errors import Forbidden, Invalid
 from app.services import Services
-from app.tables import Membership
+from app.db.accounts import Membership
 
 MIN_PASSWORD = 12  # a password an administrator types for someone: long enough to resist guessing
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.tables import User
+from app.db.accounts import User
 
 OPERATOR_NAME = "operator"
 

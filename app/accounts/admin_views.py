@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.sessions import WebSession
-from app.tables import Group, Membership, User
+from app.db.accounts import Group, Membership, User
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InhouseError
-from app.tables import ExternalIdentity, Group, Membership, User
+from app.db.accounts import ExternalIdentity, Group, Membership, User
 
 # which mapped role wins when someone is in several mapped groups
 ROLE_PRECEDENCE = ("admin", "owner", "evaluator", "employee")

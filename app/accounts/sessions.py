@@ -18,7 +18,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.tables import Base, User, utcnow
+from app.db.accounts import User
+
+from app.db.base import Base, utcnow
 
 
 class WebSession(Base):

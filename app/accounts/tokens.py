@@ -21,7 +21,8 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import Invalid, NotFound
-from app.tables import Base, User, utcnow
+from app.db.accounts import User
+from app.db.base import Base, utcnow
 
 PREFIX = "ih_"
 SCOPES = ("ask", "search", "documents:read", "documents:write", "eval", "admin")

@@ -15,7 +15,7 @@ import typer
 
 from app.cli import ask, docs, doctor, evaluate, ingest, models, search, serve, tokens, users, worker
 from app.cli._owner import name_this_process
-from app.private_files import private_umask
+from app.runtime.private_files import private_umask
 
 app = typer.Typer(no_args_is_help=True, help="inhouse: question answering over your own documents.")
 

@@ -18,7 +18,7 @@ from app.errors import EXPECTED
 from app.settings import Settings
 
 if TYPE_CHECKING:
-    from app.ingest_jobs import IngestResult
+    from app.library.ingest_jobs import IngestResult
     from app.services import Services
 
 JsonOpt = typer.Option(False, "--json", help="print one JSON document on stdout")

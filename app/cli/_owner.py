@@ -15,7 +15,7 @@ import sys
 import time
 
 from app.cli._output import err, fail
-from app.server_presence import ServerPresence, running_server
+from app.runtime.server_presence import ServerPresence, running_server
 from app.services import Services, index_folder
 from app.settings import Settings
 from retrieval.lock import HOLDER, IndexBusyError

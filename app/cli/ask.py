@@ -56,9 +56,9 @@ def ask(
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from the documents a user may read, with citations."""
-    from app.answering import AnswerService
+    from app.answering.service import AnswerService
     from app.cli._owner import claim_index
-    from app.operator_client import call
+    from app.runtime.operator_client import call
     from app.shapes import AnswerShape
 
     if not question.strip():

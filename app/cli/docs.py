@@ -14,7 +14,7 @@ docs_app = typer.Typer(no_args_is_help=True, help="List, inspect and delete docu
 
 @docs_app.command("list")
 def docs_list(status: Optional[str] = typer.Option(None), as_json: bool = JsonOpt) -> None:
-    from app.documents import document_summary, list_documents
+    from app.library.documents import document_summary, list_documents
 
     with services_ctx() as services, services.session() as session:
         docs = [document_summary(d) for d in list_documents(session, status)]
@@ -30,7 +30,7 @@ def docs_list(status: Optional[str] = typer.Option(None), as_json: bool = JsonOp
 
 @docs_app.command("show")
 def docs_show(doc_id: str, as_json: bool = JsonOpt) -> None:
-    from app.documents import document_detail, get_document
+    from app.library.documents import document_detail, get_document
 
     with services_ctx() as services, services.session() as session, cli_errors():
         detail = document_detail(get_document(session, doc_id))

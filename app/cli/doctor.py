@@ -1,4 +1,4 @@
-"""`inhouse doctor`: load every configured model in a child process and run it once (see app/doctor.py)."""
+"""`inhouse doctor`: load every configured model in a child process and run it once (see app/runtime/doctor.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def doctor(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load every configured model in a child process and run it once; say which fails and how to fix it."""
-    from app.doctor import CHECKS, run_checks
+    from app.runtime.doctor import CHECKS, run_checks
 
     unknown = [c for c in check if c not in CHECKS]
     if unknown:

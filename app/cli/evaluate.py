@@ -33,7 +33,7 @@ def eval_target(services, dataset_dir: Path, limit: Optional[int], collection: O
     """(dataset, collection name, open index, ACL tokens): an eval collection built from the
     corpus, or, with --collection (or a set `export-feedback` wrote), an existing collection
     searched as --as USER, judged only on the documents that user can read."""
-    from app.directory import acl_tokens, get_user
+    from app.accounts.directory import acl_tokens, get_user
     from eval.beir import load_beir
     from app.evaluation.collections import check_embed_model, ensure_collection
     from app.evaluation.org_data import read_origin, readable_only
@@ -270,7 +270,7 @@ def eval_export_feedback(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write readers' feedback (thumbs up / wrong sources) as a BEIR folder for `eval run|tune`."""
-    from app.feedback import export_feedback
+    from app.answering.feedback import export_feedback
 
     with services_ctx() as services, cli_errors():
         summary = export_feedback(services, out_dir, collection)

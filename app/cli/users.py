@@ -39,8 +39,8 @@ def users_add(
 
 @users_app.command("list")
 def users_list(as_json: bool = JsonOpt) -> None:
-    from app.directory import view
-    from app.tables import User
+    from app.accounts.directory import view
+    from app.db.accounts import User
 
     with services_ctx() as services, services.session() as session:
         users = [view(u).as_dict() for u in session.scalars(select(User).order_by(User.name))]
@@ -87,8 +87,8 @@ def groups_revoke(group: str, user: str, as_json: bool = JsonOpt) -> None:
 
 @groups_app.command("list")
 def groups_list(as_json: bool = JsonOpt, name: Optional[str] = None) -> None:
-    from app.directory import group_view
-    from app.tables import Group
+    from app.accounts.directory import group_view
+    from app.db.accounts import Group
 
     with services_ctx() as services, services.session() as session:
         groups = [group_view(g).as_dict() for g in session.scalars(select(Group).order_by(Group.name))]

@@ -21,7 +21,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.answering import AnswerResult, AnswerService
+from app.answering.service import AnswerResult, AnswerService
 from app.progress import Progress, no_progress
 from app.services import Services
 from eval.metrics import normalise_answer
@@ -120,7 +120,7 @@ def run_answer_eval(
     progress: Progress = no_progress, mode: str | None = None,
 ) -> AnswerEvalReport:
     """``mode``: "generative" or "extractive"; None follows the ``answer_mode`` setting."""
-    from app.directory import acl_tokens, get_user
+    from app.accounts.directory import acl_tokens, get_user
     from eval.beir import DatasetError, load_beir
     from app.evaluation.collections import ensure_collection
     from retrieval.schema import PUBLIC_TOKEN

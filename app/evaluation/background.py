@@ -139,7 +139,7 @@ class EvalRunner:
             job.finished = time.monotonic()
 
     def _measure(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
-        from app.directory import acl_tokens, get_user
+        from app.accounts.directory import acl_tokens, get_user
         from app.evaluation.collections import check_embed_model, ensure_collection
         from app.evaluation.org_data import read_origin, readable_only
         from app.evaluation.runs import save_run

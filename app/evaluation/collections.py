@@ -19,12 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.errors import Invalid, NotFound
-from app.installation import IndexBindingError, stamp
-from app.eval_tables import EvalCollection
+from app.runtime.installation import IndexBindingError, stamp
+from app.db.evaluation import EvalCollection
 from app.evaluation.org_data import refuse_organisation_corpus
 from app.progress import Progress, no_progress
 from app.services import EmbedModelMismatchError, Services
-from app.tables import IndexCollection
+from app.db.library import IndexCollection
 from eval.beir import BeirDataset
 from eval.collection import cached_chunks, embed_key, write_corpus
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.actor import Actor
 from app.errors import Invalid, NotFound
-from app.eval_tables import EvalBaseline, EvalRun
+from app.db.evaluation import EvalBaseline, EvalRun
 from app.services import Services
 
 GATED = ("recall@10", "ndcg@10")

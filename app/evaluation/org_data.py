@@ -30,9 +30,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.errors import Invalid
-from app.eval_tables import EvalCollection
+from app.db.evaluation import EvalCollection
 from app.services import Services
-from app.tables import Document, IndexCollection
+from app.db.library import Document, IndexCollection
 from eval.beir import BeirDataset
 from retrieval.schema import IndexFilter
 

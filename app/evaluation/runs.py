@@ -15,7 +15,7 @@ from typing import Sequence
 from sqlalchemy import select
 
 from app.errors import NotFound
-from app.eval_tables import EvalResult, EvalRun
+from app.db.evaluation import EvalResult, EvalRun
 from app.services import Services
 from eval.beir import BeirDataset
 from eval.runner import ModeResult

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.errors import Invalid, NotFound
-from app.eval_tables import EvalRun
+from app.db.evaluation import EvalRun
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
 from app.evaluation.runs import load_results
 from app.services import Services

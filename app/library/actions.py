@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Iterable
 
 from app.accounts.actor import Actor
-from app.answering import delete_answers_for_document
-from app.documents import document_summary, get_document, text_file
+from app.answering.service import delete_answers_for_document
+from app.library.documents import document_summary, get_document, text_file
 from app.evaluation.org_data import forget_document as forget_document_in_eval
-from app.feedback import delete_feedback_for_document
-from app.ingestion import IngestResult, IngestService
+from app.answering.feedback import delete_feedback_for_document
+from app.library.ingestion import IngestResult, IngestService
 from app.library.erasure import forget_original, scrub_database, sweep_originals
 from app.progress import Progress, no_progress
 from app.services import Services

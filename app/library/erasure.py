@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from app.documents import stored_file
-from app.tables import Document
+from app.library.documents import stored_file
+from app.db.library import Document
 
 SWEEP_GRACE_S = 600  # an original stored this recently may belong to a registration not yet committed
 
@@ -56,7 +56,7 @@ def sweep_originals(session: Session, files_dir: Path, grace_s: float = SWEEP_GR
 def scrub_database(engine: Engine) -> None:
     """SQLite: fold the write-ahead log into the database and empty it.
 
-    Every connection runs with ``secure_delete`` (app/db.py), so a deleted row's
+    Every connection runs with ``secure_delete`` (app/db/engine.py), so a deleted row's
     bytes are zeroed in the database file; the log still holds the pages as they
     were until it is checkpointed and truncated. PostgreSQL reclaims dead rows by
     its own VACUUM, which the database operator schedules.

@@ -16,7 +16,7 @@ abandoned job back in the queue, where the next claim takes it (its attempt
 count goes up), or fails it with the reason once it has been tried
 ``job_max_attempts`` times: a file that kills its worker must not kill every
 worker in turn. Taking over is safe because of the job runner's write order
-(``app.ingest_jobs``): point ids are deterministic and the document is only
+(``app.library.ingest_jobs``): point ids are deterministic and the document is only
 marked ready after its points are durable, so a re-run writes the same points.
 """
 
@@ -33,9 +33,10 @@ from typing import Sequence
 
 from sqlalchemy import or_, select, update
 
-from app.documents import record_failure
+from app.library.documents import record_failure
 from app.services import Services
-from app.tables import Document, IngestJob, utcnow
+from app.db.base import utcnow
+from app.db.library import Document, IngestJob
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ of a dead worker's job). The worker polls SQL (jobs are rows, so a job queued
 by any process is seen, and a stale heartbeat is noticed at the next poll) and
 can be woken at once with ``wake()``. One loop per process is enough: the
 encoder is the limit on a CPU, and one runner at a time keeps each document's
-write order (``app.ingest_jobs``) intact.
+write order (``app.library.ingest_jobs``) intact.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from app.ingest_jobs import IngestResult
-from app.ingestion import IngestService
+from app.library.ingest_jobs import IngestResult
+from app.library.ingestion import IngestService
 from app.library.job_queue import claim, new_worker_id, reap
 from app.services import Services
 

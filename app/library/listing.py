@@ -16,9 +16,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.documents import text_file
+from app.library.documents import text_file
 from app.library.scope import can_manage, readable_clause, visible_document
-from app.tables import Chunk, Document, DocumentGroup, Group, IngestJob, User
+from app.db.accounts import Group, User
+from app.db.library import Chunk, Document, DocumentGroup, IngestJob
 
 PAGE_SIZE = 25
 SORTS = {

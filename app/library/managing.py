@@ -16,13 +16,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
-from app.document_access import apply_access
-from app.documents import document_summary, set_access
+from app.library.access import apply_access
+from app.library.documents import document_summary, set_access
 from app.errors import Conflict, Invalid, Unavailable
 from app.library.actions import DeletedDocument, delete_document
 from app.library.scope import acting_user, check_grant, is_admin, managed_document
 from app.services import Services
-from app.tables import IngestJob
+from app.db.library import IngestJob
 
 
 def change_access(

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from app.documents import DocumentNotFound
+from app.library.documents import DocumentNotFound
 from app.errors import Forbidden, Invalid
-from app.tables import Document, DocumentGroup, Group, Membership, User
+from app.db.accounts import Group, Membership, User
+from app.db.library import Document, DocumentGroup
 
 CONTENT_ROLES = ("owner", "admin")
 

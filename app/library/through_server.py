@@ -15,12 +15,12 @@ from typing import Sequence
 from sqlalchemy import select
 
 from app.errors import Unavailable
-from app.ingest_jobs import IngestResult
-from app.operator_client import call
+from app.library.ingest_jobs import IngestResult
+from app.runtime.operator_client import call
 from app.progress import Progress, no_progress
-from app.server_presence import ServerPresence, running_server
+from app.runtime.server_presence import ServerPresence, running_server
 from app.services import Services
-from app.tables import Document, IngestJob
+from app.db.library import Document, IngestJob
 
 POLL_S = 0.5
 

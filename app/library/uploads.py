@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.accounts.actor import Actor
-from app.ingestion import IngestService
+from app.library.ingestion import IngestService
 from app.library.scope import acting_user, check_grant
 from app.services import Services
 from ingest.errors import IngestError

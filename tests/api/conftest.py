@@ -18,7 +18,7 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def make_token(web_services):
     from app.accounts import tokens
-    from app.directory import get_user
+    from app.accounts.directory import get_user
 
     def make(user: str, *scopes: str, days: int = 90) -> str:
         with web_services.session() as session:

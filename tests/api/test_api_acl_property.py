@@ -58,7 +58,7 @@ def question_text(q: dict) -> str:
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory, models_dir, shared_encoder, shared_bm25):
     """Services whose only documents are the pool, and the app over them (extractive answers)."""
-    from app.ingestion import IngestService
+    from app.library.ingestion import IngestService
     from app.services import build_services
     from app.settings import Settings
 
@@ -92,8 +92,8 @@ class World:
 
     def __init__(self, services, spec) -> None:
         from app.accounts import tokens
-        from app.directory import add_group, add_user, get_user
-        from app.ingestion import IngestService
+        from app.accounts.directory import add_group, add_user, get_user
+        from app.library.ingestion import IngestService
 
         n = next(_world)
         groups = [f"a{n}g{i}" for i in range(3)]
@@ -175,7 +175,7 @@ def check(world: World, client, user: str, q: dict, seen: Counter) -> None:
 
 # No shrinking: an example regrants real documents and answers over HTTP; a failure prints its world.
 def test_no_api_response_carries_a_document_its_caller_may_not_read(pool, pool_client):
-    from app.directory import revoke
+    from app.accounts.directory import revoke
 
     seen: Counter = Counter()
 

@@ -88,7 +88,7 @@ def test_a_signed_in_browser_session_is_not_an_api_token(client):
 
 def test_a_token_acts_with_its_owners_current_role_and_last_use_is_recorded(client, web_services, make_token):
     from app.accounts import tokens
-    from app.directory import get_user
+    from app.accounts.directory import get_user
 
     with web_services.session() as s:
         made = tokens.create(s, get_user(s, "ivar"), "ops", ["admin", "documents:read"])
@@ -107,7 +107,7 @@ def test_a_token_acts_with_its_owners_current_role_and_last_use_is_recorded(clie
 
 
 def test_a_removed_owner_takes_their_tokens_with_them(client, web_services, make_token):
-    from app.directory import add_user, get_user
+    from app.accounts.directory import add_user, get_user
 
     with web_services.session() as s:
         add_user(s, "leaver", groups=["everyone"])
@@ -128,7 +128,7 @@ def test_the_schema_documents_exactly_the_api_and_every_operation_is_in_the_matr
 
 
 def test_disabling_the_owner_stops_their_tokens_at_the_next_request(client, web_services, make_token):
-    from app.directory import add_user, get_user
+    from app.accounts.directory import add_user, get_user
 
     with web_services.session() as s:
         add_user(s, "suspended", groups=["everyone"])

@@ -142,7 +142,7 @@ def test_the_board_secret_reaches_no_token_outside_the_board_by_any_route(client
 
 
 def test_a_token_reads_with_its_owners_current_groups(client, web_services, make_token):
-    from app.directory import add_user, grant, revoke
+    from app.accounts.directory import add_user, grant, revoke
 
     with web_services.session() as s:
         add_user(s, "member", groups=["everyone", "board"])

@@ -66,7 +66,7 @@ def test_every_operation_refuses_a_request_without_a_token(operations, client):
 def test_the_schema_names_every_rating_reason():
     from typing import get_args
 
-    from app.ratings import REASONS
+    from app.answering.ratings import REASONS
     from web.api.models import RatingRequest
 
     [literal] = get_args(RatingRequest.model_fields["reasons"].annotation)

@@ -6,7 +6,7 @@ import pytest
 
 from app.accounts.actions import create_group, create_user, grant_membership, revoke_membership
 from app.accounts.actor import Actor
-from app.directory import DirectoryError, acl_tokens, get_group, get_user
+from app.accounts.directory import DirectoryError, acl_tokens, get_group, get_user
 from retrieval.schema import group_token
 
 

@@ -40,8 +40,8 @@ def test_accounts_commands_print_one_json_document_each(cli):
 
 
 def test_a_password_is_stored_hashed_and_only_the_right_one_verifies(cli, make_services):
-    from app.directory import verify_password
-    from app.tables import User
+    from app.accounts.directory import verify_password
+    from app.db.accounts import User
 
     cli("users", "add", "alice", "--password-stdin", "--json", stdin="correct horse battery\n")
     cli("users", "add", "bob", "--password-stdin", "--json", stdin="correct horse battery\n")

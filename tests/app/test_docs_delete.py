@@ -35,8 +35,8 @@ def ok_json(proc: subprocess.CompletedProcess) -> dict:
 
 def judge_shown_passages(settings, user: str, answer: dict) -> None:
     """Thumbs-up on every passage the stored answer showed (feedback has no CLI command yet)."""
-    from app.answer_tables import AnswerPassage
-    from app.feedback import PassageRef, record_feedback
+    from app.db.answers import AnswerPassage
+    from app.answering.feedback import PassageRef, record_feedback
     from app.services import build_services
 
     services = build_services(settings)
@@ -73,10 +73,10 @@ def test_deleting_a_document_through_the_cli_leaves_nothing_of_it(tmp_path, make
     listed = ok_json(inhouse(env, "docs", "list", "--json"))["documents"]
     assert [d["id"] for d in listed] == [travel["id"]]
 
-    from app.answer_tables import AnswerPassage, AnswerRecord
-    from app.eval_tables import FeedbackJudgment
+    from app.db.answers import AnswerPassage, AnswerRecord
+    from app.db.evaluation import FeedbackJudgment
     from app.services import build_services
-    from app.tables import Chunk, Document, DocumentGroup, IngestJob
+    from app.db.library import Chunk, Document, DocumentGroup, IngestJob
     from retrieval.schema import IndexFilter
 
     services = build_services(settings)
@@ -102,7 +102,7 @@ def test_deleting_a_document_through_the_cli_leaves_nothing_of_it(tmp_path, make
         assert services.index.count(IndexFilter(doc_ids=[travel["id"]])) == travel["chunks"]
     finally:
         services.close()
-    from app.documents import stored_file, text_file
+    from app.library.documents import stored_file, text_file
     from ingest.hashing import sha256_file
 
     sha = sha256_file(tmp_path / "leave.md")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.directory import DirectoryError
-from app.documents import DocumentNotFound
+from app.accounts.directory import DirectoryError
+from app.library.documents import DocumentNotFound
 from app.errors import EXPECTED, Conflict, InhouseError, Invalid, NotFound, Unavailable, status_and_code
-from app.feedback import FeedbackError
-from app.model_bundle import ModelFetchError
+from app.answering.feedback import FeedbackError
+from app.runtime.model_bundle import ModelFetchError
 from app.services import EmbedModelMismatchError
 from eval.beir import DatasetError
 from inference.types import GeneratorUnavailableError, PromptTooLongError

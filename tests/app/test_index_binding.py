@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from app.accounts.actor import Actor
-from app.directory import acl_tokens, add_group, add_user, get_group, get_user
-from app.installation import KEY, IndexBindingError
+from app.accounts.directory import acl_tokens, add_group, add_user, get_group, get_user
+from app.runtime.installation import KEY, IndexBindingError
 from app.library.actions import reindex
-from app.ingestion import IngestService
+from app.library.ingestion import IngestService
 from retrieval.edge_index import METADATA_FILE
 from retrieval.schema import IndexFilter, group_token
 

@@ -33,7 +33,7 @@ print(json.dumps({"worker": me, "jobs": got}))
 
 
 def _queue(services, tmp_path: Path, n: int) -> list[int]:
-    from app.ingestion import IngestService
+    from app.library.ingestion import IngestService
 
     ingest, ids = IngestService(services), []
     for i in range(n):
@@ -51,7 +51,7 @@ def _hr(services) -> None:
 
 
 def _jobs(services) -> dict[int, tuple]:
-    from app.tables import IngestJob
+    from app.db.library import IngestJob
 
     with services.session() as session:
         return {j.id: (j.status, j.worker_id, j.attempts, j.error, j.chunks_done, j.chunks_total)
@@ -80,7 +80,8 @@ def test_two_worker_processes_claim_disjoint_jobs(database, tmp_path, make_servi
 
 def test_a_stale_heartbeat_is_taken_over_and_too_many_attempts_fail_with_the_reason(tmp_path, make_services):
     from app.library.job_queue import claim, reap
-    from app.tables import Document, IngestJob, utcnow
+    from app.db.base import utcnow
+    from app.db.library import Document, IngestJob
 
     services = make_services(job_stale_s=30, job_max_attempts=3)
     _hr(services)
@@ -133,8 +134,8 @@ def test_a_worker_killed_mid_job_is_taken_over_by_another_worker_with_exact_chun
     env = {**os.environ, "INHOUSE_DATA_DIR": str(data), "INHOUSE_MODELS_DIR": str(models_dir),
            "INHOUSE_EMBED_BATCH_SIZE": "8", "INHOUSE_JOB_HEARTBEAT_S": "0.5", "INHOUSE_JOB_STALE_S": str(stale_s),
            **({"INHOUSE_DATABASE_URL": url} if url else {})}
-    from app.ingestion import IngestService
-    from app.tables import IngestJob
+    from app.library.ingestion import IngestService
+    from app.db.library import IngestJob
 
     _hr(services)
     big = tmp_path / "manual.md"

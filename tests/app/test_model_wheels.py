@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.model_bundle import DEFAULT_MODELS
+from app.runtime.model_bundle import DEFAULT_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 SPACY = next(s for s in DEFAULT_MODELS if s.name == "en_core_web_sm")  # the smallest wheel (13 MB)

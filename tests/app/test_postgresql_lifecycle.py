@@ -44,8 +44,8 @@ def test_ingest_search_answer_regroup_and_delete_on_postgresql(cli, tmp_path, ma
 
     from sqlalchemy import func, select
 
-    from app.answer_tables import AnswerPassage, AnswerRecord
-    from app.tables import Chunk
+    from app.db.answers import AnswerPassage, AnswerRecord
+    from app.db.library import Chunk
 
     services = make_services(database_url=postgres_url)
     assert services.engine.dialect.name == "postgresql"

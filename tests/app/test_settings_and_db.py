@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
-from app.db import make_engine, migrate
+from app.db.engine import make_engine, migrate
 from app.settings import Settings
 
 TABLES = {"users", "groups", "memberships", "documents", "document_groups", "chunks", "ingest_jobs",
@@ -54,7 +54,7 @@ def test_migrations_build_the_schema_on_sqlite_and_are_idempotent(tmp_path):
 def test_the_migration_history_has_one_head():
     from alembic.script import ScriptDirectory
 
-    from app.db import MIGRATIONS_DIR, alembic_config
+    from app.db.engine import MIGRATIONS_DIR, alembic_config
 
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1, MIGRATIONS_DIR
 
@@ -62,7 +62,7 @@ def test_the_migration_history_has_one_head():
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    from app.db import alembic_config
+    from app.db.engine import alembic_config
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
@@ -72,7 +72,7 @@ def test_a_database_made_with_the_two_old_heads_upgrades_and_keeps_its_rows(tmp_
     from alembic import command
     from sqlalchemy import text
 
-    from app.db import alembic_config
+    from app.db.engine import alembic_config
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
@@ -92,7 +92,7 @@ def test_users_and_groups_made_before_stable_ids_get_one_each_and_the_database_a
     from alembic import command
     from sqlalchemy import text
 
-    from app.db import alembic_config
+    from app.db.engine import alembic_config
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))

@@ -56,7 +56,7 @@ def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_
     """On the tiny set every mode scores nDCG@10 = 1.0, so this compares profiles, never scores."""
     from dataclasses import replace
 
-    from app.eval_tables import EvalRun
+    from app.db.evaluation import EvalRun
     from retrieval.profile import SearchProfile
 
     tuned = cli("eval", "tune", str(tiny_beir), "--json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.eval_tables import EvalRun
+from app.db.evaluation import EvalRun
 from eval.beir import load_beir
 from app.evaluation.collections import ensure_collection
 from app.evaluation.runs import load_results, save_run

@@ -8,7 +8,7 @@ under its own installation id instead of reading points it cannot vouch for.
 from __future__ import annotations
 
 from app.evaluation.collections import ensure_collection
-from app.installation import KEY
+from app.runtime.installation import KEY
 from eval.beir import load_beir
 
 

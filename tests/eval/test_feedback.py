@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.directory import acl_tokens, add_group, add_user, get_user
-from app.eval_tables import FeedbackJudgment
-from app.answering import AnswerService
-from app.feedback import AnswerNotFound, FeedbackError, PassageRef, export_feedback, judgments, query_id, record_feedback
-from app.ingestion import IngestService
+from app.accounts.directory import acl_tokens, add_group, add_user, get_user
+from app.db.evaluation import FeedbackJudgment
+from app.answering.service import AnswerService
+from app.answering.feedback import AnswerNotFound, FeedbackError, PassageRef, export_feedback, judgments, query_id, record_feedback
+from app.library.ingestion import IngestService
 from eval.beir import load_beir
 from eval.runner import run_modes
 from retrieval.schema import IndexFilter

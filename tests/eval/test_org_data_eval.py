@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.feedback import PassageRef, record_feedback
+from app.answering.feedback import PassageRef, record_feedback
 from eval.beir import CorpusDoc, write_beir
 from retrieval.schema import IndexFilter
 
@@ -102,7 +102,7 @@ def test_an_exported_set_is_evaluated_as_a_named_reader_on_the_organisations_col
     assert as_bob["queries"] == 2 and as_bob["results"]["sparse"]["recall@10"] == 1.0  # the canteen is public
     assert not any(p.name.startswith("eval-") for p in (tmp_path / "data" / "qdrant").iterdir())
 
-    from app.eval_tables import EvalRun
+    from app.db.evaluation import EvalRun
     from app.services import build_services
     from app.settings import Settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.tables import IndexCollection
+from app.db.library import IndexCollection
 from eval.beir import BeirDataset
 from retrieval.profile import SearchProfile
 from eval.tune import MemoScorer, TuneGrid, split_queries, tune

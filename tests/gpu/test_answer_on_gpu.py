@@ -20,9 +20,9 @@ Up to five unused vacation days may be carried over to the next year.
 
 
 def test_a_cited_answer_from_the_gpu(make_services, smol_folder, tmp_path):
-    from app.answering import AnswerService
-    from app.directory import add_user
-    from app.ingestion import IngestService
+    from app.answering.service import AnswerService
+    from app.accounts.directory import add_user
+    from app.library.ingestion import IngestService
 
     services = make_services(
         generator_backend="vllm", generator_model=str(smol_folder), generator_max_model_len=2048,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerService
+from app.answering.service import AnswerService
 
 SALARIES = "# Salary bands\n\nThe salary band for a Senior Engineer is 820,000 to 910,000 NOK a year.\n"
 CANTEEN = "# Canteen\n\nThe canteen serves lunch from 11:00 to 13:30 on weekdays.\n"
@@ -34,7 +34,7 @@ class LeakySearcher:
 @pytest.fixture
 def hr_world(make_services, tmp_path, counting_generator):
     from app.accounts.actor import Actor
-    from app.directory import add_group, add_user
+    from app.accounts.directory import add_group, add_user
     from app.library.actions import ingest_paths
 
     services = make_services(answer_mode="generative", answer_passages=3, generator=counting_generator)
@@ -50,7 +50,7 @@ def hr_world(make_services, tmp_path, counting_generator):
 
 
 def tokens_of(services, name: str) -> list[str]:
-    from app.directory import acl_tokens, get_user
+    from app.accounts.directory import acl_tokens, get_user
 
     with services.session() as s:
         return acl_tokens(s, get_user(s, name))

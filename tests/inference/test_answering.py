@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.answer_tables import AnswerPassage, AnswerRecord
-from app.answering import AnswerService, readable_hits
+from app.db.answers import AnswerPassage, AnswerRecord
+from app.answering.service import AnswerService, readable_hits
 from inference.prompting import NOT_FOUND_ANSWER
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +54,8 @@ The salary band for a Staff Engineer is 990,000 to 1,150,000 NOK per year.
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, models_dir, shared_encoder, shared_bm25, llama_generator, cross_encoder):
-    from app.directory import add_group, add_user
-    from app.ingestion import IngestService
+    from app.accounts.directory import add_group, add_user
+    from app.library.ingestion import IngestService
     from app.services import build_services
     from app.settings import Settings
 
@@ -113,7 +113,7 @@ def test_a_passage_the_user_may_not_read_is_never_shown_or_cited(world):
     assert secret not in {p.doc_id for p in sofie.passages}
     assert secret not in {c.doc_id for c in sofie.citations}
     assert "820,000" not in sofie.answer
-    from app.directory import acl_tokens, get_user
+    from app.accounts.directory import acl_tokens, get_user
 
     services = world["services"]
     with services.session() as s:
@@ -122,7 +122,7 @@ def test_a_passage_the_user_may_not_read_is_never_shown_or_cited(world):
 
 
 def test_the_second_gate_drops_hits_whose_points_do_not_carry_the_users_tokens(world):
-    from app.directory import acl_tokens, get_user
+    from app.accounts.directory import acl_tokens, get_user
 
     services = world["services"]
     with services.session() as s:
@@ -148,8 +148,8 @@ def test_tokens_stream_before_the_answer_arrives(world):
     """Typed events, and timed: a stream that buffered the whole answer would arrive all at once."""
     import time
 
-    from app.answer_events import Answer, Status, Token
-    from app.directory import acl_tokens, get_user
+    from app.answering.events import Answer, Status, Token
+    from app.accounts.directory import acl_tokens, get_user
 
     services = world["services"]
     with services.session() as s:
@@ -193,7 +193,7 @@ def test_a_follow_up_retrieves_what_it_refers_to(world):
 def test_deleting_a_document_deletes_the_answers_built_on_it(world):
     """Through the delete use case the CLI calls; the handbook itself stays for the tests below."""
     from app.accounts.actor import Actor
-    from app.ingestion import IngestService
+    from app.library.ingestion import IngestService
     from app.library.actions import delete_document
 
     services = world["services"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.answering import AnswerResult, Citation
+from app.answering.service import AnswerResult, Citation
 from app.evaluation.answers import QuestionOutcome, contains_any, run_answer_eval, summarise
 from eval.metrics import normalise_answer
 from inference.prompting import Passage

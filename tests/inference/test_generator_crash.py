@@ -95,8 +95,8 @@ def test_leaving_mid_stream_stops_the_engine_not_only_the_stream(llama_generator
 
 
 def test_an_ingestion_running_beside_a_crashing_answer_finishes(make_services, llama_generator, tmp_path):
-    from app.directory import add_group
-    from app.ingestion import IngestService
+    from app.accounts.directory import add_group
+    from app.library.ingestion import IngestService
 
     services = make_services()
     with services.session() as session:

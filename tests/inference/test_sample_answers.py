@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from app.answering import AnswerService
-from app.directory import acl_tokens, get_user
+from app.answering.service import AnswerService
+from app.accounts.directory import acl_tokens, get_user
 
 
 def _norm(text: str) -> str:

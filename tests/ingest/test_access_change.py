@@ -116,7 +116,7 @@ def test_a_new_version_whose_index_write_fails_still_takes_the_new_access(roadma
     draft, doc_id = roadmap
     draft.write_text(DRAFT + "The launch moves to June.\n")
     services = make_services()
-    from app.ingestion import IngestService
+    from app.library.ingestion import IngestService
 
     def disk_error(points):
         raise OSError(errno.EIO, "Input/output error")
@@ -144,7 +144,7 @@ def test_an_access_change_the_index_cannot_take_is_refused_not_half_made(roadmap
     refused as a whole, and the database says so."""
     draft, doc_id = roadmap
     services = make_services()
-    from app.ingestion import IngestService
+    from app.library.ingestion import IngestService
     from retrieval.index import IndexError_
 
     def busy(where, payload):

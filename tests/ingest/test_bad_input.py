@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.directory import add_group
-from app.documents import get_document
-from app.ingestion import IngestService
+from app.accounts.directory import add_group
+from app.library.documents import get_document
+from app.library.ingestion import IngestService
 from retrieval.schema import IndexFilter
 from tests.factories import write_encrypted_pdf, write_zip_bomb_docx
 
@@ -79,8 +79,8 @@ def test_unsupported_type_is_named(tmp_path, ingest):
 
 
 def test_file_over_the_size_limit_is_refused_without_being_read(tmp_path, make_services, monkeypatch):
-    import app.documents
-    import app.ingestion
+    import app.library.documents
+    import app.library.ingestion
 
     services = make_services(max_file_bytes=1000)
     with services.session() as session:
@@ -89,7 +89,7 @@ def test_file_over_the_size_limit_is_refused_without_being_read(tmp_path, make_s
     big.write_text("word " * 1000)
     small = _good(tmp_path)
     hashed = []  # a spy around the real hashing: reading a file starts there
-    for module in (app.documents, app.ingestion):
+    for module in (app.library.documents, app.library.ingestion):
         monkeypatch.setattr(module, "sha256_file", lambda path, real=module.sha256_file: hashed.append(
             Path(path).name) or real(path))
     result, ok = IngestService(services).ingest_paths([big, small], groups=["hr"])

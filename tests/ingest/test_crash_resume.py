@@ -159,7 +159,7 @@ def test_a_replacement_killed_half_way_is_finished_by_the_next_ingest_or_serve_w
     assert set(services.index.ids(IndexFilter(doc_ids=[first.id]))) == expected, "the new version, whole"
     assert not expected & old_ids
     with services.session() as session:
-        from app.documents import get_document
+        from app.library.documents import get_document
 
         doc = get_document(session, first.id)
         assert (doc.status, doc.chunk_count) == ("ready", len(expected)) and len(expected) > 128
@@ -192,9 +192,9 @@ def test_a_kill_after_the_index_flush_before_the_database_commit_is_finished_by_
     from sqlalchemy import select
 
     from app.accounts.actor import Actor
-    from app.documents import get_document
+    from app.library.documents import get_document
     from app.library.actions import ingest_paths
-    from app.tables import Chunk
+    from app.db.library import Chunk
     from ingest.pipeline import prepare_chunks
     from retrieval.schema import IndexFilter, point_id
 

@@ -53,8 +53,8 @@ def test_the_copy_embeds_like_the_onnx_model(fp32_bge: Path, shared_encoder):
 
 
 def test_ingest_and_search_run_on_the_copy_with_sentence_transformers(fp32_bge: Path, tmp_path, models_dir):
-    from app.directory import acl_tokens, add_group, add_user, get_user
-    from app.ingestion import IngestService
+    from app.accounts.directory import acl_tokens, add_group, add_user, get_user
+    from app.library.ingestion import IngestService
     from app.services import build_services
     from app.settings import Settings
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.directory import acl_tokens, add_group, add_user
+from app.accounts.directory import acl_tokens, add_group, add_user
 from app.accounts.actor import Actor
-from app.documents import get_document
+from app.library.documents import get_document
 from app.library.actions import delete_document
-from app.ingestion import IngestService
-from app.tables import Chunk, IngestJob
+from app.library.ingestion import IngestService
+from app.db.library import Chunk, IngestJob
 from retrieval.schema import IndexFilter
 from tests.factories import long_text
 
@@ -75,7 +75,7 @@ def test_changing_groups_rewrites_access_without_re_embedding(setup):
     services, service, doc = setup
     [first] = service.ingest_paths([doc], groups=["hr"])
     with services.session() as session:
-        from app.directory import get_user
+        from app.accounts.directory import get_user
 
         farid = acl_tokens(session, get_user(session, "farid"))
         alice = acl_tokens(session, get_user(session, "alice"))

@@ -6,8 +6,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from app.directory import acl_tokens, get_user
-from app.documents import list_documents
+from app.accounts.directory import acl_tokens, get_user
+from app.library.documents import list_documents
 from retrieval.schema import IndexFilter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from app.directory import acl_tokens, add_group, add_user, get_user, revoke
-from app.ingestion import IngestService
+from app.accounts.directory import acl_tokens, add_group, add_user, get_user, revoke
+from app.library.ingestion import IngestService
 from retrieval.profile import MODES
 
 FILES = {

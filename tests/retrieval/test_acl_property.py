@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from app.directory import acl_tokens, add_group, add_user, get_user, grant, revoke
-from app.documents import document_acl, new_document, set_access
+from app.accounts.directory import acl_tokens, add_group, add_user, get_user, grant, revoke
+from app.library.documents import document_acl, new_document, set_access
 from retrieval.profile import MODES
 from retrieval.schema import IndexFilter
 from tests.retrieval.worlds import VOCAB, Doc, searcher, write_docs
@@ -252,8 +252,8 @@ LIMIT = 2000  # bytes: a "too_large" version is over it, every other one far und
        steps=st.lists(step_spec, min_size=1, max_size=6))
 def test_access_holds_whatever_happens_to_a_new_version(make_services, hash_encoder, tmp_path_factory,
                                                         memberships, steps):
-    from app.documents import get_document
-    from app.ingestion import IngestService
+    from app.library.documents import get_document
+    from app.library.ingestion import IngestService
 
     services = make_services(encoder=hash_encoder, max_file_bytes=LIMIT, chunk_size=64, chunk_overlap=0,
                              data_dir=tmp_path_factory.mktemp("versions") / "data")

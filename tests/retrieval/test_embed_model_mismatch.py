@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.tables import Document, IndexCollection
+from app.db.library import Document, IndexCollection
 from tests.eval.conftest import write_tiny_beir
 
 

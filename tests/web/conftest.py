@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.directory import add_group, add_user
-from app.ingestion import IngestService
+from app.accounts.directory import add_group, add_user
+from app.library.ingestion import IngestService
 
 PASSWORD = "correct horse battery staple"
 SECRET = "BOARDSECRET9042"

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.accounts import sessions
-from app.directory import acl_tokens, add_user, get_user
+from app.accounts.directory import acl_tokens, add_user, get_user
 from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
 
 NEW_PASSWORD = "another long passphrase 42"

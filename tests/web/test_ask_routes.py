@@ -226,7 +226,7 @@ def test_another_users_conversation_answer_and_sources_are_not_found(client):
 
 
 def test_a_revoked_membership_hides_the_answer_and_its_source_at_the_next_request(client, web_services):
-    from app.directory import add_user, grant, revoke
+    from app.accounts.directory import add_user, grant, revoke
 
     with web_services.session() as s:
         add_user(s, "temp", groups=["everyone"], password=PASSWORD)
@@ -244,8 +244,8 @@ def test_a_revoked_membership_hides_the_answer_and_its_source_at_the_next_reques
     assert "no longer read" in page and SECRET not in page and "48 million" not in page
     assert client.get(f"/sources/{answer_id}/{n}").status_code == 404
     # nor does the withheld answer reach the rewrite of a follow-up (whose query the user is shown)
-    from app.answer_views import readable_history
-    from app.directory import acl_tokens, get_user
+    from app.answering.views import readable_history
+    from app.accounts.directory import acl_tokens, get_user
 
     with web_services.session() as s:
         temp = get_user(s, "temp")
@@ -290,8 +290,8 @@ def test_a_hostile_document_renders_inert_in_answer_sources_and_source_view(clie
 # ---- feedback ------------------------------------------------------------------------------------
 
 def test_feedback_is_stored_with_the_answer_and_the_user(client, web_services):
-    from app.feedback import FeedbackJudgment
-    from app.ratings import AnswerRating
+    from app.answering.feedback import FeedbackJudgment
+    from app.answering.ratings import AnswerRating
 
     csrf = signed_in(client, "sofie")
     html = final_answer(ask_streamed(client, csrf, "Is remote work allowed?")[0])
@@ -313,7 +313,7 @@ def test_feedback_is_stored_with_the_answer_and_the_user(client, web_services):
 def _user_id(name: str):
     from sqlalchemy import select
 
-    from app.tables import User
+    from app.db.accounts import User
 
     return select(User.id).where(User.name == name)
 
@@ -321,7 +321,7 @@ def _user_id(name: str):
 # ---- conversations -------------------------------------------------------------------------------
 
 def test_conversations_are_listed_renamed_and_deleted_with_their_answers(client, web_services):
-    from app.answer_tables import AnswerRecord
+    from app.db.answers import AnswerRecord
 
     csrf = signed_in(client, "ivar")
     _, cid, _ = ask_streamed(client, csrf, "Where do visitors park?")

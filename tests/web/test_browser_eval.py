@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.directory import add_user
+from app.accounts.directory import add_user
 from tests.eval.conftest import write_tiny_beir
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import CHROMIUM, LAPTOP, PHONE, WAIT_MS, accessible, log_in, shoot

@@ -13,10 +13,10 @@ import pytest
 
 from app.accounts.actions import set_group_owner
 from app.accounts.actor import Actor
-from app.directory import acl_tokens, add_group, add_user, get_user
-from app.ingestion import IngestService
+from app.accounts.directory import acl_tokens, add_group, add_user, get_user
+from app.library.ingestion import IngestService
 from app.library.uploads import staging_dir
-from app.searching import search_readable
+from app.answering.searching import search_readable
 from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
 
 HX = {"HX-Request": "true"}
@@ -73,7 +73,7 @@ def doc_id_of(services, file_name: str) -> str | None:
     """The newest document uploaded under this file name (its title becomes its heading once parsed)."""
     from sqlalchemy import select
 
-    from app.tables import Document
+    from app.db.library import Document
 
     with services.session() as session:
         return session.scalar(select(Document.id).where(Document.source == file_name)
@@ -217,8 +217,8 @@ def test_the_library_lists_only_readable_documents_with_search_filters_and_sort(
 
 
 def test_the_library_pages_through_many_documents(client, web_services):
-    from app.documents import new_document
-    from app.directory import get_group
+    from app.library.documents import new_document
+    from app.accounts.directory import get_group
 
     with web_services.session() as session:
         bulk = get_group(session, "bulk")

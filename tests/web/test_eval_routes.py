@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from app.directory import add_user
+from app.accounts.directory import add_user
 from tests.eval.conftest import write_tiny_beir
 from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
 
@@ -131,7 +131,7 @@ def test_an_organisation_set_runs_as_the_evaluator_and_never_scores_what_they_ca
     """A set exported from feedback judges the handbook and the board minutes; eva (group everyone) starts
     it from the page: it runs on the main collection as eva, the board question is dropped before the run,
     and the stored run names neither the board document nor its text."""
-    from app.eval_tables import EvalRun
+    from app.db.evaluation import EvalRun
     from app.evaluation.org_data import Origin, write_origin
     from eval.beir import write_beir
 

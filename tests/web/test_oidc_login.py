@@ -20,8 +20,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 from sqlalchemy import select
 
-from app.directory import add_group, add_user, grant
-from app.tables import ExternalIdentity, Group, Membership, User
+from app.accounts.directory import add_group, add_user, grant
+from app.db.accounts import ExternalIdentity, Group, Membership, User
 from tests.web.conftest import PASSWORD, login
 from web import oidc
 

@@ -15,9 +15,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from app.answer_tables import AnswerPassage, AnswerRecord
-from app.directory import add_user
-from app.tables import Membership, User
+from app.db.answers import AnswerPassage, AnswerRecord
+from app.accounts.directory import add_user
+from app.db.accounts import Membership, User
 from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
 from tests.web.test_ask_routes import ask_streamed, final_answer
 
@@ -126,8 +126,8 @@ def test_mark_reviewed_takes_the_item_off_the_open_queue(client, answers):
 
 
 def test_a_review_becomes_a_judgment_that_export_feedback_carries(client, answers, web_services, tmp_path):
-    from app.eval_tables import FeedbackJudgment
-    from app.feedback import export_feedback, query_id
+    from app.db.evaluation import FeedbackJudgment
+    from app.answering.feedback import export_feedback, query_id
     from eval.beir import load_beir
 
     csrf = signed_in(client, "ivar")

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.directory import add_group, add_user, grant
-from app.tables import ExternalIdentity, Group, Membership, User
+from app.accounts.directory import add_group, add_user, grant
+from app.db.accounts import ExternalIdentity, Group, Membership, User
 from tests.web.conftest import PASSWORD, csrf_of, free_port, login
 
 PROXY = ("10.0.0.1", 40000)

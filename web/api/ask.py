@@ -16,8 +16,8 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from app.answer_events import Answer, Status, Token
-from app.asking import PreparedQuestion, prepare, scope_filter
+from app.answering.events import Answer, Status, Token
+from app.answering.asking import PreparedQuestion, prepare, scope_filter
 from app.errors import EXPECTED, status_and_code
 from app.shapes import AnswerShape
 from web.api.deps import AskUser

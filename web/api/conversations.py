@@ -2,7 +2,7 @@
 
 Another user's conversation or answer is 404, the same as one that never
 existed. Stored answers are rebuilt with the owner's access read now
-(``app.answer_views``): if a passage an answer rested on is no longer theirs
+(``app.answering.views``): if a passage an answer rested on is no longer theirs
 to read, the answer is withheld. Everything here needs the ``ask`` scope: it
 is the conversation an ``ask`` token made.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app import conversations
-from app.answer_tables import AnswerPassage
-from app.answer_views import answer_view, conversation_views
-from app.directory import acl_tokens
-from app.feedback import PassageRef, record_feedback
-from app.ratings import AnswerNotFound, own_answer, rate
-from app.tables import User
+from app.answering import conversations
+from app.db.answers import AnswerPassage
+from app.answering.views import answer_view, conversation_views
+from app.accounts.directory import acl_tokens
+from app.answering.feedback import PassageRef, record_feedback
+from app.answering.ratings import AnswerNotFound, own_answer, rate
+from app.db.accounts import User
 from web.api.deps import AskUser
 from web.api.errors import API_ERRORS
 from web.api.models import (ConversationDetailShape, ConversationShape, ConversationsShape, JudgedShape,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.answer_views import doc_readable
-from app.directory import acl_tokens
-from app.documents import DocumentNotFound, document_summary, list_documents
+from app.answering.views import doc_readable
+from app.accounts.directory import acl_tokens
+from app.library.documents import DocumentNotFound, document_summary, list_documents
 from app.shapes import DocumentShape, DocumentsShape
-from app.tables import Document, User
+from app.db.accounts import User
+from app.db.library import Document
 from web.api.deps import DocumentsReader
 from web.api.errors import API_ERRORS
 from web.deps import ServicesDep

@@ -3,7 +3,7 @@
 Answers, search hits and documents use ``app.shapes`` (the CLI's shapes);
 these are the API's own: what a request may carry, and the views of
 conversations and stored answers (rebuilt with the reader's access read now,
-``app.answer_views``).
+``app.answering.views``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.asking import MAX_QUESTION
+from app.answering.asking import MAX_QUESTION
 
 
 def utc(moment: datetime) -> datetime:
@@ -50,7 +50,7 @@ class SearchRequest(Strict):
 class RatingRequest(Strict):
     rating: Literal["up", "down"]
     reasons: list[Literal["wrong_source", "unsupported", "outdated", "incomplete", "other"]] = Field(
-        default_factory=list, description="why it is rated down (app.ratings.REASONS)")
+        default_factory=list, description="why it is rated down (app.answering.ratings.REASONS)")
     comment: str = Field("", max_length=2000)
 
 

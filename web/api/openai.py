@@ -23,8 +23,8 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from app.answer_events import Answer, Token
-from app.asking import PreparedQuestion, prepare
+from app.answering.events import Answer, Token
+from app.answering.asking import PreparedQuestion, prepare
 from app.errors import EXPECTED, Invalid, NotFound, status_and_code
 from app.shapes import CitationShape
 from inference.types import ChatMessage

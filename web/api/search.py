@@ -6,11 +6,11 @@ import asyncio
 
 from fastapi import APIRouter
 
-from app.asking import scope_filter
-from app.directory import acl_tokens
-from app.searching import search_readable
+from app.answering.asking import scope_filter
+from app.accounts.directory import acl_tokens
+from app.answering.searching import search_readable
 from app.shapes import SearchShape
-from app.tables import User
+from app.db.accounts import User
 from web.api.deps import SearchUser
 from web.api.errors import API_ERRORS
 from web.api.models import SearchRequest

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import actions
 from app.accounts.admin_views import group_rows, user_rows
-from app.directory import ROLES
+from app.accounts.directory import ROLES
 from web.deps import AdminDep, AdminWriterDep, ServicesDep
 from web.routes.documents import actor_of, render
 

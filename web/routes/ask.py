@@ -15,16 +15,18 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from app import asking, conversations
-from app.asking import clean_question, scope_filter
+from app.answering import asking
+
+from app.answering import conversations
+from app.answering.asking import clean_question, scope_filter
 from app.accounts.sessions import SessionUser
-from app.answer_events import Answer, Status, Token
-from app.answer_views import answer_view, conversation_views
-from app.directory import acl_tokens
+from app.answering.events import Answer, Status, Token
+from app.answering.views import answer_view, conversation_views
+from app.accounts.directory import acl_tokens
 from app.library.scope import askable_documents
 from app.errors import EXPECTED, Invalid
-from app.ratings import REASONS
-from app.tables import User
+from app.answering.ratings import REASONS
+from app.db.accounts import User
 from retrieval.schema import IndexFilter
 from web.deps import ServicesDep, UserDep, WriterDep
 from web.streams import PendingQuestion, in_thread, sse

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from app.accounts.sessions import begin, end
-from app.directory import hash_password, verify_password
+from app.accounts.directory import hash_password, verify_password
 from app.errors import Forbidden
-from app.tables import User
+from app.db.accounts import User
 from web.deps import SECURE_SESSION_COOKIE, SESSION_COOKIE, ServicesDep, WriterDep, optional_user, session_cookie
 
 router = APIRouter()

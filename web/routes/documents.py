@@ -24,7 +24,7 @@ from app.library.managing import change_access, delete_managed, retry_document
 from app.errors import Forbidden
 from app.library.scope import owned_groups
 from app.library.uploads import upload_documents
-from app.tables import User
+from app.db.accounts import User
 from web.deps import OwnerDep, OwnerWriterDep, ServicesDep
 from web.uploads import receive_upload
 

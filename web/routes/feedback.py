@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.answer_tables import AnswerPassage
-from app.answer_views import answer_view
-from app.directory import acl_tokens
-from app.feedback import PassageRef, record_feedback
-from app.ratings import REASONS, AnswerNotFound, own_answer, rate
-from app.tables import User
+from app.db.answers import AnswerPassage
+from app.answering.views import answer_view
+from app.accounts.directory import acl_tokens
+from app.answering.feedback import PassageRef, record_feedback
+from app.answering.ratings import REASONS, AnswerNotFound, own_answer, rate
+from app.db.accounts import User
 from web.deps import ServicesDep, WriterDep
 
 router = APIRouter()

@@ -2,7 +2,7 @@
 
 Only one process may open the index (``retrieval.lock``), and while ``inhouse
 serve`` runs that process is the server. ``inhouse ingest``, ``search`` and
-``ask`` find it through ``<data_dir>/server.json`` (``app.server_presence``)
+``ask`` find it through ``<data_dir>/server.json`` (``app.runtime.server_presence``)
 and call these routes with the random secret written there. Without that
 header every route here answers 404, as for a page that does not exist; a
 request that carries a cookie or an Origin (a browser) is refused the same
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from app.server_presence import SECRET_HEADER
+from app.runtime.server_presence import SECRET_HEADER
 from web.deps import ServicesDep
 
 PREFIX = "/internal/operator"
@@ -48,7 +48,7 @@ class IngestRequest(BaseModel):
 @router.post("/ingest")
 def ingest(body: IngestRequest, request: Request, services: ServicesDep) -> dict[str, Any]:
     """Register the files (access applied to existing points at once) and queue their jobs for the worker."""
-    from app.ingestion import IngestService, expand_paths
+    from app.library.ingestion import IngestService, expand_paths
 
     paths = [Path(p) for p in body.paths]
     if not all(p.is_absolute() for p in paths):
@@ -74,8 +74,8 @@ class SearchRequest(BaseModel):
 
 @router.post("/search")
 def search(body: SearchRequest, services: ServicesDep) -> dict[str, Any]:
-    from app.directory import acl_tokens, get_user
-    from app.searching import search_readable
+    from app.accounts.directory import acl_tokens, get_user
+    from app.answering.searching import search_readable
     from app.shapes import SearchShape, dump
     from retrieval.schema import IndexFilter
 

@@ -1,7 +1,7 @@
-"""The review queue in the browser: a thin router over ``app.review``.
+"""The review queue in the browser: a thin router over ``app.answering.review``.
 
 Content owners and administrators only (``role("owner")``); which items each
-one sees is decided in ``app.review`` with their access read fresh, and an item
+one sees is decided in ``app.answering.review`` with their access read fresh, and an item
 they may not see is 404 like one that does not exist. Every write takes CSRF.
 """
 
@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import review
-from app.ratings import REASONS
-from app.tables import User
+from app.answering import review
+from app.answering.ratings import REASONS
+from app.db.accounts import User
 from web.deps import OwnerDep, OwnerWriterDep, ServicesDep
 from web.routes.documents import render
 

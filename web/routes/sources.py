@@ -14,9 +14,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from app.answer_views import readable_document, source_view
-from app.directory import acl_tokens
-from app.tables import User
+from app.answering.views import readable_document, source_view
+from app.accounts.directory import acl_tokens
+from app.db.accounts import User
 from web.deps import ServicesDep, UserDep
 
 router = APIRouter()
@@ -27,7 +27,7 @@ def source_page(request: Request, answer_id: int, n: int, services: ServicesDep,
     with services.session() as session:
         tokens = acl_tokens(session, session.get(User, user.id))
         src = source_view(session, services.index, services.settings.data_dir, user.id, tokens, answer_id, n)
-        from app.answer_tables import AnswerRecord
+        from app.db.answers import AnswerRecord
 
         conversation_id = session.get(AnswerRecord, answer_id).conversation_id
     back = f"/c/{conversation_id}#answer-{answer_id}" if conversation_id else "/"

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import tokens
 from app.errors import Invalid
-from app.tables import User
+from app.db.accounts import User
 from web.deps import ServicesDep, UserDep, WriterDep
 
 router = APIRouter()

@@ -1,11 +1,11 @@
-"""The usage dashboard (administrators): figures from ``app.usage``, a server-rendered SVG chart, CSV."""
+"""The usage dashboard (administrators): figures from ``app.answering.usage``, a server-rendered SVG chart, CSV."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.usage import questions_chart, usage_csv, usage_report
+from app.answering.usage import questions_chart, usage_csv, usage_report
 from web.deps import AdminDep, ServicesDep
 from web.routes.documents import render
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from app.errors import InhouseError, Unavailable
-from app.server_presence import SECRET_HEADER, ServerPresence
+from app.runtime.server_presence import SECRET_HEADER, ServerPresence
 
 PREFIX = "/internal/operator"
 CONNECT_S = 10.0  # a server that has just announced itself may not be listening yet

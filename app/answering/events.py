@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
-    from app.answering import AnswerResult
+    from app.answering.service import AnswerResult
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from typing import Literal, Sequence
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from app.directory import acl_tokens, get_user
+from app.accounts.directory import acl_tokens, get_user
 from app.errors import Invalid, NotFound
-from app.eval_tables import FeedbackJudgment
+from app.db.evaluation import FeedbackJudgment
 from retrieval.schema import IndexFilter
 
 Verdict = Literal["up", "wrong_sources"]
@@ -72,7 +72,7 @@ def visible_refs(index, tokens: list[str], refs: Sequence[PassageRef]) -> set[Pa
 
 def _is_own_answer(session: Session, answer_id: str, user_id: int) -> bool:
     """Whether ``answer_id`` names a stored answer this user was given (W10: not anyone's answer)."""
-    from app.answer_tables import AnswerRecord
+    from app.db.answers import AnswerRecord
 
     try:
         number = int(answer_id)
@@ -178,7 +178,7 @@ def export_feedback(services, out_dir: Path, collection: str | None = None) -> d
     Folder and files are readable by this account only: they hold every reader's questions.
     """
     from app.evaluation.org_data import Origin, describe_access, make_private, private_folder, write_origin
-    from app.tables import Document
+    from app.db.library import Document
     from eval.beir import write_beir
 
     queries, qrels = judgments(services, collection)

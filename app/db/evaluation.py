@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.tables import Base, utcnow
+from app.db.base import Base, utcnow
 
 
 class EvalCollection(Base):

@@ -10,7 +10,7 @@ rules hold everywhere:
   read;
 * when nothing readable comes back, the answer is "not found in the documents
   you can access" and the model is not called at all;
-* ``stream`` yields typed events (``app.answer_events``): ``Status`` as each
+* ``stream`` yields typed events (``app.answering.events``): ``Status`` as each
   stage begins, ``Token`` text as it is written, then one ``Answer``; they map
   one to one onto server-sent events. Stage times come from one ``Tracer``.
 """
@@ -24,9 +24,9 @@ from typing import AsyncIterator, Callable
 
 from sqlalchemy import delete, select
 
-from app.answer_events import Answer, AnswerEvent, Status, Token
-from app.answer_tables import AnswerPassage, AnswerRecord
-from app.document_access import readable_in_database
+from app.answering.events import Answer, AnswerEvent, Status, Token
+from app.db.answers import AnswerPassage, AnswerRecord
+from app.library.access import readable_in_database
 from app.services import Services
 from app.tracing import Tracer
 from inference.answer_mode import AnswerMode, resolve_answer_mode
@@ -301,7 +301,7 @@ class AnswerService:
         on_token: Callable[[str], None] | None = None,
     ) -> AnswerResult:
         """Blocking form for scripts and the CLI: the user's tokens are read fresh for this question."""
-        from app.directory import acl_tokens, get_user
+        from app.accounts.directory import acl_tokens, get_user
 
         with self.services.session() as session:
             user = get_user(session, user_name)

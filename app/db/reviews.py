@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.tables import Base, utcnow
+from app.db.base import Base, utcnow
 
 
 class AnswerReview(Base):

@@ -15,10 +15,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from app.directory import get_group, get_user
+from app.accounts.directory import get_group, get_user
 from app.errors import NotFound
 from ingest.hashing import sha256_file
-from app.tables import Document, IngestJob, User
+from app.db.accounts import User
+from app.db.library import Document, IngestJob
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 

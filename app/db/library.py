@@ -1,4 +1,4 @@
-"""The SQL schema: who exists, who may read what, and what has been ingested.
+"""Tables of what has been ingested and who may read it.
 
 Chunk rows mirror the points in Qdrant (ids and spans, not vectors) so that a
 document can be listed, audited and deleted without scanning the index.
@@ -22,67 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def new_uid() -> str:
-    """A random id no database will ever hand to someone else (ACL tokens name users and groups by it)."""
-    return str(uuid.uuid4())
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uid: Mapped[str] = mapped_column(String(36), unique=True, index=True, default=new_uid)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    role: Mapped[str] = mapped_column(String(20), default="employee")
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # no login, no reads
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    groups: Mapped[list["Group"]] = relationship(secondary="memberships", back_populates="members")
-
-
-class Group(Base):
-    __tablename__ = "groups"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uid: Mapped[str] = mapped_column(String(36), unique=True, index=True, default=new_uid)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    members: Mapped[list[User]] = relationship(secondary="memberships", back_populates="groups")
-
-
-class Membership(Base):
-    __tablename__ = "memberships"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
-    owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # owns the group's documents
-    # "local": granted here (CLI, admin page); "sso": from the gateway's groups header, synced on each request
-    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ExternalIdentity(Base):
-    """A user as an identity provider or gateway names them: (issuer, subject), never e-mail (migration 0011)."""
-
-    __tablename__ = "external_identities"
-    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_external_identities_issuer_subject"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issuer: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[str] = mapped_column(String(255))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str | None] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+from app.db.accounts import Group, User
+from app.db.base import Base, new_uid, utcnow
 
 
 class DocumentGroup(Base):
@@ -169,12 +110,3 @@ class IndexCollection(Base):
     dim: Mapped[int] = mapped_column(Integer)
     search_profile: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Meta(Base):
-    """Facts about this database as a whole, e.g. its ``installation_id`` (see app/installation.py)."""
-
-    __tablename__ = "meta"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[str] = mapped_column(String(2000))

@@ -2,14 +2,14 @@
 
 The ACL filter is inside the index query (the reader's tokens), and every hit
 is checked once more against the database's access of its document, because
-the index's copy of access may be stale (``app.document_access``).
+the index's copy of access may be stale (``app.library.access``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.document_access import readable_in_database
+from app.library.access import readable_in_database
 
 if TYPE_CHECKING:
     from app.services import Services

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
-from app.tables import Meta, new_uid
+from app.db.base import Meta, new_uid
 
 if TYPE_CHECKING:
     from retrieval.index import VectorIndex

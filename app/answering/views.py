@@ -18,11 +18,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.answer_tables import AnswerPassage, AnswerRecord
-from app.documents import document_acl, text_file
+from app.db.answers import AnswerPassage, AnswerRecord
+from app.library.documents import document_acl, text_file
 from app.errors import NotFound
-from app.ratings import RatingView, own_answer, rating_of
-from app.tables import Chunk, Document
+from app.answering.ratings import RatingView, own_answer, rating_of
+from app.db.library import Chunk, Document
 
 CONTEXT_CHARS = 900  # of surrounding text on each side of a passage in the source view
 
@@ -137,7 +137,7 @@ def readable_history(session: Session, index, user_id: int, tokens: list[str], c
     the user can no longer read) must not reach the rewrite either: its
     question stays, its answer text is left out.
     """
-    from app.conversations import get_own
+    from app.answering.conversations import get_own
 
     get_own(session, user_id, conversation_id)
     messages: list[dict] = []

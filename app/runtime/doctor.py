@@ -8,7 +8,7 @@ model and the fix, and lets the other checks run. `make setup` ends with this
 command, so a machine that cannot run a model stops at set-up, not at the
 first question; the web app's `/readyz` will report the same facts.
 
-The child is ``python -m app.doctor CHECK`` with the settings as JSON on stdin;
+The child is ``python -m app.runtime.doctor CHECK`` with the settings as JSON on stdin;
 it prints one line starting with ``RESULT_MARK`` and a JSON object.
 """
 
@@ -186,7 +186,7 @@ def run_check(check: str, settings: Settings, timeout_s: float = 600.0) -> Check
     started = time.perf_counter()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "app.doctor", check], input=settings.model_dump_json(),
+            [sys.executable, "-m", "app.runtime.doctor", check], input=settings.model_dump_json(),
             capture_output=True, text=True, timeout=timeout_s, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
     except subprocess.TimeoutExpired:

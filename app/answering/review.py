@@ -22,16 +22,18 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from app.answer_tables import AnswerRecord
-from app.answer_views import AnswerView, _view
-from app.directory import acl_tokens
+from app.db.answers import AnswerRecord
+from app.answering.views import AnswerView, _view
+from app.accounts.directory import acl_tokens
 from app.errors import Invalid, NotFound
-from app.eval_tables import FeedbackJudgment
-from app.feedback import query_id
+from app.db.evaluation import FeedbackJudgment
+from app.answering.feedback import query_id
 from app.library.scope import is_admin, owned_groups
-from app.ratings import AnswerRating, RatingView
-from app.review_tables import AnswerReview
-from app.tables import Document, Group, User, utcnow
+from app.answering.ratings import AnswerRating, RatingView
+from app.db.reviews import AnswerReview
+from app.db.accounts import Group, User
+from app.db.base import utcnow
+from app.db.library import Document
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 SCAN_LIMIT = 500  # newest candidates looked at per page of the queue

@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.answer_tables import AnswerRecord
+from app.db.answers import AnswerRecord
 from app.errors import Invalid, NotFound
-from app.tables import Base, utcnow
+from app.db.base import Base, utcnow
 
 TITLE_CHARS = 80
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.tables import Base, utcnow
+from app.db.base import Base, utcnow
 
 
 class AnswerRecord(Base):
@@ -23,7 +23,7 @@ class AnswerRecord(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )  # the web keeps follow-ups server-side, per user (app.conversations)
+    )  # the web keeps follow-ups server-side, per user (app.answering.conversations)
     question: Mapped[str] = mapped_column(Text)
     query: Mapped[str] = mapped_column(Text)  # the standalone query actually searched
     rewrite_method: Mapped[str] = mapped_column(String(20), default="none")

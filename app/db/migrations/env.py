@@ -1,16 +1,18 @@
-"""Alembic environment: runs on the connection handed in by app.db.migrate."""
+"""Alembic environment: runs on the connection handed in by app.db.engine.migrate."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from app.tables import Base
-import app.eval_tables  # noqa: F401,E402  (registers the evaluation tables on Base.metadata)
-import app.answer_tables  # noqa: F401,E402  (registers the answer tables on Base.metadata)
-import app.conversations  # noqa: F401,E402  (conversations, kept per user)
-import app.ratings  # noqa: F401,E402  (answer ratings)
+from app.db.base import Base
+import app.db.accounts  # noqa: F401,E402  (users, groups, memberships)
+import app.db.library  # noqa: F401,E402  (documents, chunks, jobs)
+import app.db.evaluation  # noqa: F401,E402  (registers the evaluation tables on Base.metadata)
+import app.db.answers  # noqa: F401,E402  (registers the answer tables on Base.metadata)
+import app.answering.conversations  # noqa: F401,E402  (conversations, kept per user)
+import app.answering.ratings  # noqa: F401,E402  (answer ratings)
 import app.accounts.sessions  # noqa: F401,E402  (browser sessions)
 import app.accounts.tokens  # noqa: F401,E402  (API tokens)
-import app.review_tables  # noqa: F401,E402  (reviewed answers)
+import app.db.reviews  # noqa: F401,E402  (reviewed answers)
 
 config = context.config
 target_metadata = Base.metadata

@@ -21,9 +21,9 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.answer_tables import AnswerPassage, AnswerRecord
-from app.ratings import AnswerRating
-from app.tables import Chunk, Document
+from app.db.answers import AnswerPassage, AnswerRecord
+from app.answering.ratings import AnswerRating
+from app.db.library import Chunk, Document
 
 TOP = 10
 

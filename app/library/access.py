@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.documents import document_acl
-from app.tables import Document
+from app.library.documents import document_acl
+from app.db.library import Document
 from retrieval.schema import IndexFilter
 
 if TYPE_CHECKING:

@@ -31,12 +31,13 @@ from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import delete
 
-from app.document_access import apply_access, payload_access
-from app.documents import document_acl, record_failure, storage_error, text_file
+from app.library.access import apply_access, payload_access
+from app.library.documents import document_acl, record_failure, storage_error, text_file
 from app.progress import Progress, no_progress
 from app.services import Services
-from app.tables import Chunk as ChunkRow
-from app.tables import Document, IngestJob, utcnow
+from app.db.library import Chunk as ChunkRow
+from app.db.base import utcnow
+from app.db.library import Document, IngestJob
 from ingest.errors import IngestError
 from ingest.pipeline import PreparedDocument
 from ingest.writer import ChunkWriter, DocumentFields, chunk_point_id

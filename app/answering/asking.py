@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app import conversations
-from app.answer_views import readable_history
-from app.directory import acl_tokens, scoped_tokens
+from app.answering import conversations
+from app.answering.views import readable_history
+from app.accounts.directory import acl_tokens, scoped_tokens
 from app.errors import Invalid
-from app.tables import User
+from app.db.accounts import User
 from inference.types import ChatMessage
 from retrieval.schema import IndexFilter
 

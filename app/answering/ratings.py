@@ -1,7 +1,7 @@
 """A user's verdict on one of their own answers: thumbs up or down, why, and a comment.
 
 Per-passage judgments ("this source is not relevant") go through
-``app.feedback.record_feedback``, which checks the user may see the passage
+``app.answering.feedback.record_feedback``, which checks the user may see the passage
 and feeds evaluation; this table is the answer-level half the review queue
 reads. A rating can only be given by the user the answer was given to:
 another user's answer is "not found", the same as one that does not exist.
@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.answer_tables import AnswerRecord
+from app.db.answers import AnswerRecord
 from app.errors import Invalid, NotFound
-from app.tables import Base, utcnow
+from app.db.base import Base, utcnow
 
 REASONS = {
     "wrong_source": "wrong or irrelevant source",

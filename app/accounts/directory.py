@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Invalid
-from app.tables import Group, Membership, User
+from app.db.accounts import Group, Membership, User
 from retrieval.schema import PUBLIC_TOKEN, group_token, user_token
 
 ROLES = ("employee", "owner", "evaluator", "admin")

@@ -3,7 +3,7 @@
 Registering a file records the document, its access and a copy of the
 original, and queues a job unless the bytes are unchanged. Jobs are claimed
 from the SQL queue (``app.library.job_queue``: atomic claims, heartbeats, the
-takeover of a dead worker's job) and run by ``app.ingest_jobs.JobRunner``
+takeover of a dead worker's job) and run by ``app.library.ingest_jobs.JobRunner``
 (crash-safe write order, documents parsed ahead of the encoder).
 """
 
@@ -16,7 +16,7 @@ from typing import Iterable
 
 from sqlalchemy import select
 
-from app.documents import (
+from app.library.documents import (
     Registration,
     find_by_source,
     new_document,
@@ -26,13 +26,13 @@ from app.documents import (
     store_original,
     stored_file,
 )
-from app.document_access import apply_access
-from app.ingest_jobs import IngestResult, JobRunner
+from app.library.access import apply_access
+from app.library.ingest_jobs import IngestResult, JobRunner
 from app.library.erasure import forget_original
 from app.library.job_queue import Heartbeat, claim, new_worker_id, reap
 from app.progress import Progress, no_progress
 from app.services import Services
-from app.tables import Document, IngestJob
+from app.db.library import Document, IngestJob
 from ingest.errors import FileTooLargeError, IngestError, PathOutsideRootError
 from ingest.hashing import sha256_file
 
@@ -206,7 +206,7 @@ class IngestService:
 
     def reindex(self, progress: Progress = no_progress) -> list[IngestResult]:
         """Rebuild the collection from the stored originals with the current embedding model."""
-        from app.tables import IndexCollection
+        from app.db.library import IndexCollection
 
         self.services.drop_index()  # whoever built it; the next use creates it afresh, bound to this database
         with self.services.session() as session:
