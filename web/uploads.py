@@ -26,7 +26,7 @@ from starlette.requests import Request
 
 from app.accounts.sessions import SessionUser, csrf_matches
 from app.errors import Invalid
-from app.library.uploads import StagedFile, discard, new_staging_path, safe_name
+from app.library.uploads import PathRefused, StagedFile, clean_relative, discard, new_staging_path, safe_name
 from web.deps import CsrfFailed
 
 MAX_FIELD_BYTES = 64 * 1024  # all the form's text fields together
@@ -92,8 +92,14 @@ class _Receiver:
             return
         if len(self.form.files) >= MAX_FILES:
             raise Invalid(f"at most {MAX_FILES} files in one upload")
+        try:  # a file from a chosen folder is named by its path in it (folder/sub/file.md)
+            source = clean_relative(self.filename)
+        except PathRefused as exc:  # never written: read and thrown away
+            self.file = StagedFile(self.filename[:300], None, 0, refused=str(exc))
+            self.form.files.append(self.file)
+            return
         path = new_staging_path(self.data_dir, self.filename)
-        self.file = StagedFile(safe_name(self.filename), path, 0)
+        self.file = StagedFile(safe_name(self.filename), path, 0, source=source if "/" in source else None)
         self.form.files.append(self.file)
         self.handle = path.open("wb")
 

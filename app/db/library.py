@@ -55,7 +55,7 @@ class Document(Base):
     embed_model: Mapped[str | None] = mapped_column(String(200))
     stored_path: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True)
 
     owner: Mapped[User | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary="document_groups")
@@ -98,6 +98,11 @@ class IngestJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker_id: Mapped[str | None] = mapped_column(String(200))  # who holds it while running (app.library.job_queue)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # refreshed while it runs
+    sha256: Mapped[str | None] = mapped_column(String(64))  # the version this job indexes
+    size: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str | None] = mapped_column(String(200))  # who queued it, when known
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # stop at the next checkpoint
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class IndexCollection(Base):

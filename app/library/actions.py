@@ -67,7 +67,8 @@ def ingest_paths(
     Registering an unchanged file with other groups is how a document is regrouped: its
     points' ``acl`` is rewritten at once, whatever happens to a new version.
     """
-    return IngestService(services).ingest_paths(paths, groups, owner, public, progress=progress)
+    ingest = IngestService(services, requested_by=actor.name)
+    return ingest.ingest_paths(paths, groups, owner, public, progress=progress)
 
 
 def resume_jobs(services: Services, actor: Actor, progress: Progress = no_progress) -> list[IngestResult]:

@@ -121,6 +121,16 @@ def record_failure(doc: Document, error: Exception | str) -> None:
 
 
 UPDATE_FAILED = "the last update failed and readers still get the previous version"
+UPDATE_CANCELLED = "the last update was cancelled and readers still get the previous version"
+
+
+def record_cancel(doc: Document) -> None:
+    """A version's ingestion was cancelled. A document readers get in a previous version stays ``ready``
+    (with a note, so it can be queued again); one they never got is ``cancelled``."""
+    if doc.status == "ready":
+        doc.error = UPDATE_CANCELLED
+    else:
+        doc.status, doc.error = "cancelled", None
 
 
 def list_documents(session: Session, status: str | None = None) -> list[Document]:

@@ -16,6 +16,15 @@ transaction. Steps 1-3 go through ``ingest.writer.ChunkWriter``, the one place
 that knows the payload layout and the point ids. Step 3 is done once for all the documents an encoder batch
 completes, not once per document: a flush writes segments and costs as much as
 embedding a chunk.
+
+Cancelling (``app.library.managing.cancel_documents``) marks a queued job
+``cancelled`` at once and asks a running one to stop: its runner looks at the
+request at each checkpoint (before a document's parse starts, when its parse
+ends, before each encoder batch) and stops that document there, taking back
+the points this run wrote of its version (the same ``take_back`` a failure
+uses), so nothing half-indexed remains. A document whose last batch is already
+written finishes: past that point its previous version's points are gone and
+stopping would leave less than either version.
 """
 
 from __future__ import annotations
@@ -29,10 +38,10 @@ from datetime import timezone
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app.library.access import apply_access, payload_access
-from app.library.documents import document_acl, record_failure, storage_error, text_file
+from app.library.documents import document_acl, record_cancel, record_failure, storage_error, text_file
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.db.library import Chunk as ChunkRow
@@ -41,6 +50,7 @@ from app.db.library import Document, IngestJob
 from ingest.errors import IngestError
 from ingest.pipeline import PreparedDocument
 from ingest.writer import ChunkWriter, DocumentFields, chunk_point_id
+from retrieval.schema import IndexFilter
 from retrieval.sparse_stats import document_encoder, keep_average_length
 
 log = logging.getLogger(__name__)
@@ -51,6 +61,10 @@ log = logging.getLogger(__name__)
 # A parsed document is its text and chunks, a few MB even for a thousand-page PDF, so this
 # bounds memory at tens of MB.
 PARSE_AHEAD = 16
+
+
+class _Cancelled(Exception):
+    """A job whose cancel was asked before its parse started."""
 
 
 @dataclass
@@ -106,6 +120,9 @@ class JobRunner:
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inhouse-parse") as pool:
             for job_id, prepared in self._prepared_in_order(pool, job_ids):
+                if isinstance(prepared, _Cancelled) or self._cancel_asked([job_id]):
+                    finished(job_id, self._cancel(job_id, None))  # checkpoint: before or after its parse
+                    continue
                 if isinstance(prepared, Exception):
                     finished(job_id, self._fail(job_id, prepared))
                     continue
@@ -143,7 +160,13 @@ class JobRunner:
         def submit_next() -> None:
             job_id = next(queue, None)
             if job_id is not None:
-                stored, source = self._start(job_id)
+                started = self._start(job_id)
+                if started is None:  # cancel asked before it started: no parse
+                    done: Future = Future()
+                    done.set_exception(_Cancelled())
+                    waiting.append((job_id, done))
+                    return
+                stored, source = started
                 waiting.append((job_id, pool.submit(prepare_chunks, stored, config, self.services.encoder, source)))
 
         for _ in range(PARSE_AHEAD):
@@ -153,16 +176,21 @@ class JobRunner:
             submit_next()
             try:
                 yield job_id, future.result()
+            except _Cancelled as exc:
+                yield job_id, exc
             except IngestError as exc:
                 yield job_id, exc
             except Exception as exc:  # an unexpected failure must not lose the batch either
                 log.exception("ingest job %s failed while parsing", job_id)
                 yield job_id, RuntimeError(internal_error(exc))
 
-    def _start(self, job_id: int) -> tuple[Path, str]:
+    def _start(self, job_id: int) -> tuple[Path, str] | None:
+        """Mark the job started; None when its cancel was asked already (then it is not parsed)."""
         with self.services.session() as session:
             job = session.get(IngestJob, job_id)
             doc = session.get(Document, job.document_id)
+            if job.cancel_requested_at is not None:
+                return None
             job.status, job.started_at, job.error = "running", utcnow(), None  # claimed: attempts counted then
             job.stage = "parse"
             if doc.status != "ready":  # a previous version, if any, is what readers get until this one is done
@@ -192,6 +220,12 @@ class JobRunner:
     # ---- embedding and writing -----------------------------------------
     def _embed_batch(self, open_docs: list[_OpenDocument], finished: Callable[[int, IngestResult], None]) -> None:
         """Embed up to one batch of chunks, taken from the open documents in order, and write them."""
+        asked = self._cancel_asked([d.job_id for d in open_docs])  # checkpoint: before each batch
+        for doc in [d for d in open_docs if d.job_id in asked]:
+            open_docs.remove(doc)
+            finished(doc.job_id, self._cancel(doc.job_id, doc))
+        if not open_docs:
+            return
         slices: list[tuple[_OpenDocument, int, int]] = []
         room = self.batch
         for doc in open_docs:
@@ -291,6 +325,34 @@ class JobRunner:
             doc.embed_model = self.settings.embed_model_path.name
             job.status, job.stage, job.finished_at = "done", None, utcnow()
             return IngestResult(doc.id, doc.source_uri, "ready", len(prepared.chunks), None)
+
+    # ---- cancelling ----------------------------------------------------
+    def _cancel_asked(self, job_ids: Sequence[int]) -> set[int]:
+        if not job_ids:
+            return set()
+        with self.services.session() as session:
+            return set(session.scalars(select(IngestJob.id).where(
+                IngestJob.id.in_(list(job_ids)), IngestJob.cancel_requested_at.is_not(None))))
+
+    def _cancel(self, job_id: int, open_doc: _OpenDocument | None) -> IngestResult:
+        """Stop this job here: take back what was written of its version, then mark it cancelled.
+
+        Points go first and the job row last, so a crash in between leaves a running job that a
+        takeover cancels again. An earlier attempt (a worker that died) may have written part of
+        this version too: for a document readers do not get in any version, all its points go.
+        """
+        if open_doc is not None and open_doc.written:
+            self.writer.take_back(open_doc.fields)
+            self.writer.flush()
+        with self.services.session() as session:
+            job = session.get(IngestJob, job_id)
+            doc = session.get(Document, job.document_id)
+            if job.attempts > 1 and doc.status != "ready":
+                self.services.index.delete(IndexFilter(doc_ids=[doc.id]))
+                self.writer.flush()
+            record_cancel(doc)
+            job.status, job.stage, job.finished_at = "cancelled", None, utcnow()
+            return IngestResult(doc.id, doc.source_uri, "cancelled", doc.chunk_count, None)
 
     def _fail(self, job_id: int, error: Exception | str) -> IngestResult:
         with self.services.session() as session:

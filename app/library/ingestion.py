@@ -55,15 +55,16 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
 
 
 class IngestService:
-    def __init__(self, services: Services, worker_id: str | None = None) -> None:
+    def __init__(self, services: Services, worker_id: str | None = None, requested_by: str | None = None) -> None:
         self.services = services
+        self.requested_by = requested_by  # the name recorded on the jobs this service queues (the version log)
         self.settings = services.settings
         self.worker_id = worker_id or new_worker_id()  # who holds the jobs this service claims
 
     # ---- registration -------------------------------------------------
     def register(
         self, path: Path, root: Path, groups: list[str], owner: str | None = None, public: bool = False,
-        title: str | None = None,
+        title: str | None = None, source: str | None = None,
     ) -> Registration:
         """Record the document's access (applied to its existing points at once), then queue its new version.
 
@@ -79,7 +80,7 @@ class IngestService:
             doc = find_by_source(session, source_uri) or find_by_source(session, str(path.absolute()))
             fresh = doc is None
             if doc is None:
-                doc = new_document(source_uri, path.name)
+                doc = new_document(source_uri, source or path.name)  # source: a path in an uploaded folder or zip
                 session.add(doc)
             doc.source_uri = source_uri  # a document registered before paths were resolved moves to its real path
             before = (list(doc.groups), doc.owner, doc.public, doc.title)
@@ -131,6 +132,8 @@ class IngestService:
             if doc.status != "ready":  # a document readers get in a previous version stays ready meanwhile
                 doc.status, doc.error = "queued", None
             job = pending or IngestJob(document_id=doc.id, status="queued")
+            job.sha256, job.size = sha, size  # the version it indexes (a pending job takes the newest)
+            job.requested_by = self.requested_by or job.requested_by
             session.add(job)
             session.flush()
             return Registration(doc, job, "queued")
@@ -219,7 +222,8 @@ class IngestService:
                 if not Path(doc.stored_path).exists():
                     record_failure(doc, "the stored original is missing; upload the file again")
                     continue
-                session.add(IngestJob(document_id=doc.id, status="queued"))
+                session.add(IngestJob(document_id=doc.id, status="queued", sha256=doc.sha256, size=doc.size,
+                                      requested_by=self.requested_by))
         return self.resume(progress)
 
 

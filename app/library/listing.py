@@ -10,7 +10,7 @@ reload or another tab shows the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -29,8 +29,8 @@ SORTS = {
     "type": (Document.doc_type, func.lower(Document.title), Document.id),
     "chunks": (Document.chunk_count.desc(), Document.id),
 }
-STATUSES = ("queued", "processing", "ready", "failed")
-FINAL = ("ready", "failed", "unchanged")
+STATUSES = ("queued", "processing", "ready", "failed", "cancelled")
+FINAL = ("ready", "failed", "unchanged", "cancelled")
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -121,11 +121,13 @@ class Progress:
     doc_id: str
     title: str
     source: str
-    state: str  # queued | parsing | embedding | ready | failed | unchanged
+    state: str  # queued | parsing | embedding | cancelling | ready | failed | unchanged | cancelled
     chunks_done: int
     chunks_total: int
     elapsed_s: float | None
     error: str | None
+    can_manage: bool = False  # the reader may cancel or retry it (set where the user is known)
+    cancelled_by: str | None = None
 
     @property
     def final(self) -> bool:
@@ -150,14 +152,19 @@ def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = Non
             elapsed = ((finished or now) - started).total_seconds()
         if job.status == "queued":
             state = "queued"
+        elif job.status == "running" and job.cancel_requested_at is not None:
+            state = "cancelling"
         elif job.status == "running":
             state = "embedding" if job.stage == "embed" else "parsing"
         elif job.status == "done":
             state, done = "ready", total
+        elif job.status == "cancelled":
+            state = "cancelled"
         else:
             state = "failed"
             error = error or doc.error
-    return Progress(doc.id, doc.title, doc.source, state, done, total, elapsed, error)
+    return Progress(doc.id, doc.title, doc.source, state, done, total, elapsed, error,
+                    cancelled_by=job.cancel_requested_by if job is not None else None)
 
 
 def latest_job(session: Session, doc_id: str) -> IngestJob | None:
@@ -167,7 +174,7 @@ def latest_job(session: Session, doc_id: str) -> IngestJob | None:
 
 def progress_for(session: Session, user: User, doc_id: str) -> Progress:
     doc = visible_document(session, user, doc_id)
-    return progress_of(doc, latest_job(session, doc.id))
+    return replace(progress_of(doc, latest_job(session, doc.id)), can_manage=can_manage(session, user, doc))
 
 
 def recent_progress(session: Session, user: User, within: timedelta = timedelta(days=1),
@@ -181,7 +188,7 @@ def recent_progress(session: Session, user: User, within: timedelta = timedelta(
         select(Document, IngestJob).join(newest, newest.c.document_id == Document.id)
         .join(IngestJob, IngestJob.id == newest.c.job_id).where(readable_clause(user))
         .order_by(IngestJob.id.desc()).limit(limit)).all()
-    return [progress_of(doc, job) for doc, job in rows]
+    return [replace(progress_of(doc, job), can_manage=can_manage(session, user, doc)) for doc, job in rows]
 
 
 # ---- one document -----------------------------------------------------------------------
@@ -193,6 +200,70 @@ class ChunkView:
     heading_path: str | None
     text: str
     tokens: int
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version of a document (the bytes a job indexed), from its job rows."""
+
+    sha256: str | None  # None: jobs queued before versions were recorded
+    size: int | None
+    queued_at: datetime | None
+    by: str | None
+    chunks: int | None
+    status: str  # the newest job's: queued | running | done | failed | cancelled
+    current: bool  # the version readers get now
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of a document's ingestion log, read from a job row."""
+
+    at: datetime | None
+    job_id: int
+    event: str  # queued | started | finished | failed | cancelled | cancel asked
+    detail: str | None
+
+
+LOG_JOBS = 50  # jobs shown in a document's log, newest first
+
+
+def versions_and_log(session: Session, doc: Document) -> tuple[list[VersionView], list[LogEntry]]:
+    jobs = session.scalars(select(IngestJob).where(IngestJob.document_id == doc.id)
+                           .order_by(IngestJob.id.desc()).limit(LOG_JOBS)).all()
+    current = None
+    if doc.status == "ready":
+        current = next((j.sha256 for j in jobs if j.status == "done"), None)
+    versions: dict[str | None, VersionView] = {}
+    for job in reversed(jobs):  # oldest first: a version is "when it was first queued, by whom"
+        first = versions.get(job.sha256)
+        chunks = job.chunks_total if job.status == "done" else (first.chunks if first else None)
+        versions[job.sha256] = VersionView(
+            job.sha256, job.size if job.size is not None else (first.size if first else None),
+            first.queued_at if first else _aware(job.created_at), first.by if first else job.requested_by,
+            chunks, job.status, job.sha256 is not None and job.sha256 == current)
+    log: list[LogEntry] = []
+    for job in jobs:
+        version = f"version {job.sha256[:12]}" if job.sha256 else None
+        entries = [LogEntry(_aware(job.created_at), job.id, "queued",
+                            ", ".join(x for x in (version, f"by {job.requested_by}" if job.requested_by else None)
+                                      if x) or None)]
+        if job.started_at is not None:
+            entries.append(LogEntry(_aware(job.started_at), job.id, "started",
+                                    f"attempt {job.attempts}" if job.attempts else None))
+        if job.cancel_requested_at is not None and job.status != "cancelled":
+            late = " (too late: its last batch was written, so it finished)" if job.status == "done" else ""
+            entries.append(LogEntry(_aware(job.cancel_requested_at), job.id, "cancel asked",
+                                    f"by {job.cancel_requested_by}{late}" if job.cancel_requested_by else late or None))
+        if job.status == "done":
+            entries.append(LogEntry(_aware(job.finished_at), job.id, "finished", f"{job.chunks_total} chunks"))
+        elif job.status == "failed":
+            entries.append(LogEntry(_aware(job.finished_at), job.id, "failed", job.error or "no reason was recorded"))
+        elif job.status == "cancelled":
+            entries.append(LogEntry(_aware(job.finished_at or job.cancel_requested_at), job.id, "cancelled",
+                                    f"by {job.cancel_requested_by}" if job.cancel_requested_by else None))
+        log.extend(reversed(entries))
+    return list(reversed(versions.values())), log
 
 
 @dataclass
@@ -219,6 +290,13 @@ class DocumentView:
     progress: Progress
     chunks: list[ChunkView] = field(default_factory=list)
     more_chunks: int = 0
+    versions: list[VersionView] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def pending(self) -> bool:
+        """A job is queued or running (so there is something to cancel)."""
+        return self.progress.state in ("queued", "parsing", "embedding")
 
 
 def document_view(session: Session, user: User, data_dir, doc_id: str, max_chunks: int = 200) -> DocumentView:
@@ -231,10 +309,13 @@ def document_view(session: Session, user: User, data_dir, doc_id: str, max_chunk
               for c in rows]
     from pathlib import Path
 
+    manage = can_manage(session, user, doc)
+    versions, log = versions_and_log(session, doc)
     return DocumentView(
         doc.id, doc.title, doc.source, doc.doc_type, doc.mime, doc.status, doc.error,
         sorted(g.name for g in doc.groups), doc.public, doc.owner.name if doc.owner else None, doc.size,
         doc.page_count, doc.chunk_count, doc.embed_model, doc.sha256, _aware(doc.created_at), _aware(doc.updated_at),
-        can_manage(session, user, doc), bool(doc.stored_path and Path(doc.stored_path).exists()),
-        progress_of(doc, latest_job(session, doc.id)), chunks, max(0, doc.chunk_count - len(chunks)),
+        manage, bool(doc.stored_path and Path(doc.stored_path).exists()),
+        replace(progress_of(doc, latest_job(session, doc.id)), can_manage=manage), chunks,
+        max(0, doc.chunk_count - len(chunks)), versions, log,
     )

@@ -1,14 +1,19 @@
 """Files uploaded in the browser become documents through the same registration as ``inhouse ingest``.
 
 The web layer streams each file to a staging folder of its own under the data
-directory (``staging_dir``), refusing one over the size limit while it streams.
-Here each staged file is checked before any work (empty, a type we cannot read,
-a zip bomb: ``ingest.sniff``) and the good ones are registered with the access
-the uploader may grant (``app.library.scope.check_grant``); registration copies
-the original into the content-addressed store and queues its ingestion job in
-SQL, which the job runner (the worker) picks up. A refused file is reported with
-its reason and the rest go on. Every staged copy is removed whatever happens,
-so an upload leaves its bytes only where a delete will find them.
+directory (``app.library.staging``), refusing one over the size limit while it
+streams. Here a zip that is not an Office file is unpacked into staged files of
+its own, one per member, with its path in the archive as the document's source
+(``app.library.archives``: a zip bomb refuses the archive, a bad member is refused
+alone). A folder chosen in the browser arrives as files whose names carry their
+relative paths, kept as the source the same way. Each staged file is checked
+before any work (empty, a type we cannot read: ``ingest.sniff``) and the good
+ones are registered with the access the uploader may grant
+(``app.library.scope.check_grant``); registration copies the original into the
+content-addressed store and queues its ingestion job in SQL, which the job
+runner (the worker) picks up. A refused file is reported with its reason and the
+rest go on. Every staged copy is removed whatever happens, so an upload leaves
+its bytes only where a delete will find them.
 
 Each upload is a new document (its own staging path is its identity), so an
 upload can never take over, regroup or replace someone else's document.
@@ -16,39 +21,21 @@ upload can never take over, regroup or replace someone else's document.
 
 from __future__ import annotations
 
-import re
 import shutil
-import unicodedata
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.accounts.actor import Actor
+from app.library.archives import ArchiveRefused, is_archive, unpack
 from app.library.ingestion import IngestService
 from app.library.scope import acting_user, check_grant
 from app.services import Services
 from ingest.errors import IngestError
 from ingest.sniff import sniff
+from app.library.staging import PathRefused, clean_relative, new_staging_path, safe_name, staging_dir
 
-UNSAFE = re.compile(r"[^\w.\- ()+,]+", re.UNICODE)
-
-
-def staging_dir(data_dir: Path) -> Path:
-    return data_dir / "uploads"
-
-
-def safe_name(given: str) -> str:
-    """A file name without folders, control characters or leading dots (the browser's name is untrusted)."""
-    name = unicodedata.normalize("NFC", given or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = UNSAFE.sub("_", name).strip(" .")[:180]
-    return name or "upload"
-
-
-def new_staging_path(data_dir: Path, name: str) -> Path:
-    """A fresh folder for one uploaded file, so two uploads of one name never meet."""
-    folder = staging_dir(data_dir) / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=False)
-    return folder / safe_name(name)
+__all__ = ["PathRefused", "StagedFile", "UploadOutcome", "clean_relative", "discard", "new_staging_path",
+           "safe_name", "staging_dir", "upload_documents"]
 
 
 @dataclass
@@ -57,14 +44,16 @@ class StagedFile:
     path: Path | None  # where it was streamed to; None when nothing of it was kept
     size: int
     refused: str | None = None  # why it was refused while streaming
+    source: str | None = None  # its path in the folder or archive it came from (``clean_relative``)
 
 
 @dataclass(frozen=True)
 class UploadOutcome:
     name: str
-    status: str  # queued | unchanged | refused | failed
+    status: str  # queued | unchanged | refused | failed | unpacked (an archive: its members follow)
     doc_id: str | None
     reason: str | None
+    archive: str | None = None  # the archive a member came from
 
 
 def discard(staged: StagedFile) -> None:
@@ -82,9 +71,12 @@ def upload_documents(
         with services.session() as session:
             grant = check_grant(session, acting_user(session, actor), groups, owner, public)
         outcomes = []
-        ingest = IngestService(services)
+        ingest = IngestService(services, requested_by=actor.name)
         for item in staged:
-            outcomes.append(_one(services, ingest, item, grant.groups, grant.owner, grant.public))
+            if not item.refused and item.path is not None and is_archive(item.path):
+                outcomes.extend(_archive(services, ingest, item, grant))
+            else:
+                outcomes.append(_one(services, ingest, item, grant.groups, grant.owner, grant.public))
             discard(item)
         return outcomes
     finally:
@@ -92,15 +84,38 @@ def upload_documents(
             discard(item)
 
 
+def _archive(services: Services, ingest: IngestService, item: StagedFile, grant) -> list[UploadOutcome]:
+    """An uploaded zip: one outcome for the archive (unpacked, or refused as a whole), then one per member."""
+    settings = services.settings
+    try:
+        members = unpack(item.path, settings.data_dir, settings.max_unpacked_bytes, settings.max_file_bytes)
+    except ArchiveRefused as exc:
+        return [UploadOutcome(item.name, "refused", None, str(exc))]
+    outcomes = [UploadOutcome(item.name, "unpacked", None, f"{len(members)} file(s)")]
+    try:
+        for m in members:
+            staged = StagedFile(m.source.rsplit("/", 1)[-1], m.path, m.size, m.refused, m.source)
+            outcome = _one(services, ingest, staged, grant.groups, grant.owner, grant.public)
+            outcomes.append(UploadOutcome(m.source, outcome.status, outcome.doc_id, outcome.reason,
+                                          item.name))
+            discard(staged)
+    finally:
+        for m in members:
+            if m.path is not None:
+                shutil.rmtree(m.path.parent, ignore_errors=True)
+    return outcomes
+
+
 def _one(services: Services, ingest: IngestService, item: StagedFile, groups, owner, public) -> UploadOutcome:
+    shown = item.source or item.name
     if item.refused or item.path is None:
-        return UploadOutcome(item.name, "refused", None, item.refused or "the file did not arrive")
+        return UploadOutcome(shown, "refused", None, item.refused or "the file did not arrive")
     try:
         sniff(item.path, services.settings.max_unpacked_bytes, item.name)
     except IngestError as exc:
-        return UploadOutcome(item.name, "refused", None, str(exc))
+        return UploadOutcome(shown, "refused", None, str(exc))
     except OSError as exc:
-        return UploadOutcome(item.name, "refused", None, f"cannot read the file: {exc.strerror or exc}")
-    reg = ingest.register(item.path, item.path.parent, groups, owner, public)
+        return UploadOutcome(shown, "refused", None, f"cannot read the file: {exc.strerror or exc}")
+    reg = ingest.register(item.path, item.path.parent, groups, owner, public, source=item.source)
     doc = reg.document
-    return UploadOutcome(item.name, reg.outcome, doc.id, doc.error if reg.outcome == "failed" else None)
+    return UploadOutcome(shown, reg.outcome, doc.id, doc.error if reg.outcome == "failed" else None)

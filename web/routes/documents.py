@@ -1,5 +1,6 @@
-"""The library for content owners: upload with live progress, the document list, one document,
-and what an owner does to it (regroup, retry, delete).
+"""The library for content owners: upload (files, a folder, a zip) with live progress, the document
+list, one document with its versions and ingestion log, and what an owner does to it (regroup,
+retry, cancel one file or a whole upload, delete).
 
 Thin: each route reads the request, calls a use case of ``app.library`` with the
 signed-in user as the actor, and renders. Who may see and act on what is decided
@@ -14,13 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.actor import Actor
 from app.accounts.sessions import SessionUser
 from app.library.listing import (
     LibraryQuery, document_view, filter_choices, list_library, progress_for, recent_progress,
 )
-from app.library.managing import change_access, delete_managed, retry_document
+from app.library.managing import cancel_documents, change_access, delete_managed, retry_document
 from app.errors import Forbidden
 from app.library.scope import owned_groups
 from app.library.uploads import upload_documents
@@ -70,9 +72,9 @@ def upload_page(request: Request, services: ServicesDep, user: OwnerDep) -> Resp
 async def upload(request: Request, services: ServicesDep, user: OwnerDep) -> Response:
     settings = services.settings
     form = await receive_upload(request, user, settings.data_dir, settings.max_file_bytes)
-    outcomes = upload_documents(
-        services, actor_of(user), form.files, form.fields.get("groups", []), form.one("owner") or None,
-        form.one("public") == "on")
+    outcomes = await run_in_threadpool(  # hashing, copying and unpacking zips: not on the event loop
+        upload_documents, services, actor_of(user), form.files, form.fields.get("groups", []),
+        form.one("owner") or None, form.one("public") == "on")
     with services.session() as session:
         me = session.get(User, user.id)
         rows = {p.doc_id: p for p in (progress_for(session, me, o.doc_id) for o in outcomes if o.doc_id)}
@@ -136,6 +138,28 @@ def retry(request: Request, doc_id: str, services: ServicesDep, user: OwnerWrite
         return render(request, "_progress_row.html", {"user": user, "row": row})
     wake_worker(request)
     return RedirectResponse(f"/documents/{doc_id}?changed=retry", status_code=303)
+
+
+@router.post("/documents/{doc_id}/cancel")
+def cancel(request: Request, doc_id: str, services: ServicesDep, user: OwnerWriterDep) -> Response:
+    """Cancel one file's queued or running ingestion."""
+    cancel_documents(services, actor_of(user), [doc_id])
+    if is_htmx(request):
+        with services.session() as session:
+            row = progress_for(session, session.get(User, user.id), doc_id)
+        return render(request, "_progress_row.html", {"user": user, "row": row})
+    return RedirectResponse(f"/documents/{doc_id}?changed=cancel", status_code=303)
+
+
+@router.post("/documents/cancel")
+def cancel_batch(request: Request, services: ServicesDep, user: OwnerWriterDep,
+                 docs: Annotated[str, Form()] = "") -> Response:
+    """Cancel a whole upload: every document of it is checked before any is cancelled."""
+    result = cancel_documents(services, actor_of(user), docs.split())
+    if is_htmx(request):
+        return render(request, "_cancel_result.html", {"user": user, "result": result})
+    return RedirectResponse(
+        f"/documents/upload?cancelled={len(result.cancelled)}&stopping={len(result.stopping)}", status_code=303)
 
 
 @router.get("/documents/{doc_id}/delete", response_class=HTMLResponse)

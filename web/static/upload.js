@@ -15,8 +15,23 @@
     e.preventDefault();
     if (e.dataTransfer && e.dataTransfer.files.length) input.files = e.dataTransfer.files;
   });
+  // A folder's files go up under their path in it (htmx names a file by its base name only).
+  document.addEventListener("htmx:configRequest", function (e) {
+    var form = e.detail.elt;
+    if (!form || !form.matches || !form.matches("form.upload")) return;
+    var data = e.detail.formData;
+    data.delete("files");
+    [input, document.getElementById("folder")].forEach(function (field) {
+      if (!field || !field.files) return;
+      Array.prototype.forEach.call(field.files, function (f) { data.append("files", f, f.webkitRelativePath || f.name); });
+    });
+  });
   // After an htmx upload, clear the chosen files so the next drop starts afresh.
   document.addEventListener("htmx:afterRequest", function (e) {
-    if (e.detail.elt && e.detail.elt.matches && e.detail.elt.matches("form.upload") && e.detail.successful) input.value = "";
+    if (e.detail.elt && e.detail.elt.matches && e.detail.elt.matches("form.upload") && e.detail.successful) {
+      input.value = "";
+      var folder = document.getElementById("folder");
+      if (folder) folder.value = "";
+    }
   });
 })();
