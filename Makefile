@@ -29,7 +29,11 @@ LLAMA_CMAKE_armv8-a   := -DGGML_NATIVE=OFF -DGGML_CPU_ARM_ARCH=armv8-a
 LLAMA_CMAKE_native    := -DGGML_NATIVE=ON
 LLAMA_CMAKE_x86-64-v4 := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_CMAKE_COMMON    := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
-LLAMA_WHEELS      := .cache/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)
+# Kept outside the checkout, so a second clone on the same machine (CI's clean clone) does not
+# compile it again: keyed by llama-cpp-python version, Python version and CPU level.
+PYTAG             := $(shell $(PY) -c 'import sys; print("cp%d%d" % sys.version_info[:2])' 2>/dev/null)
+WHEEL_CACHE       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/inhouse/wheels
+LLAMA_WHEELS      := $(WHEEL_CACHE)/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(PYTAG)
 export DO_NOT_TRACK := 1
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 export HF_HUB_OFFLINE := 1
@@ -71,7 +75,7 @@ $(VENV)/.installed: pyproject.toml
 llama-reinstall: llama-wheel
 	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/$(LLAMA_CPU)/*.whl
 
-# The llama-cpp-python wheel for one CPU level, built once per machine and kept in .cache/.
+# The llama-cpp-python wheel for one CPU level, built once per machine and kept in $(WHEEL_CACHE).
 llama-wheel: $(LLAMA_WHEELS)/$(LLAMA_CPU)/.built
 
 $(LLAMA_WHEELS)/%/.built:

@@ -1,7 +1,7 @@
 """CPU generation: the portable llama.cpp build against other builds, and the cost of the child process.
 
-    python bench/cpu_generate.py --native-wheel .cache/wheels/llama-cpp-python-0.3.36/native \
-        [--other-wheel .cache/wheels/llama-cpp-python-0.3.36/x86-64-v4]
+    python bench/cpu_generate.py --native-wheel ~/.cache/inhouse/wheels/llama-cpp-python-0.3.36-cp311/native \
+        [--other-wheel ~/.cache/inhouse/wheels/llama-cpp-python-0.3.36-cp311/x86-64-v4]
     make bench-cpu-generate            # builds the native wheel first
 
 1. **Builds.** The installed llama-cpp-python (the portable build `make` installs) and
