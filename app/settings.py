@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         default=5, ge=1, description="failed logins allowed per user and per address within web_login_window_s",
     )
     web_login_window_s: int = Field(default=300, ge=1)
+    web_answer_slots: int = Field(
+        default=0, ge=0,
+        description="answers worked on at once; the rest wait their turn, told they are queued. "
+                    "0: one per CPU core when answers run on this machine's CPU, 32 with vLLM or a remote server",
+    )
 
     # single sign-on through a gateway's trusted headers (web/trusted_headers.py); off unless chosen
     trusted_headers: Literal["off", "oauth2-proxy", "envoy", "custom"] = Field(

@@ -25,7 +25,7 @@ from web.routes import (
 )
 from web.security import LoginThrottle, SecurityHeaders
 from web.oidc import PendingLogins
-from web.streams import PendingQuestions
+from web.streams import PendingQuestions, answer_slots
 from web.trusted_headers import SessionIssuer
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.ready = False
     app.state.templates = make_templates()
     app.state.pending = PendingQuestions()
+    app.state.answer_slots = answer_slots(settings)
     app.state.login_throttle = LoginThrottle(settings.web_login_attempts, settings.web_login_window_s)
     app.state.oidc_pending = PendingLogins()
 

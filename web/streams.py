@@ -15,11 +15,13 @@ stream is closed, which closes the answer generator, which stops the model.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator
 
 from retrieval.schema import IndexFilter
 
@@ -66,14 +68,67 @@ def sse(event: str, data: str) -> str:
     return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
-async def in_thread(make: Callable[[], AsyncIterator]) -> AsyncIterator:
-    """Iterate an async generator that does blocking work, on a thread with its own loop."""
+class AnswerSlots:
+    """At most ``limit`` answers are worked on at once; the others wait their turn.
+
+    On a CPU every answer wants every core: eight answered at once each take about
+    eight times as long, so all eight readers wait for the slowest (bench/web.py:
+    +5.7 s time to first token at eight users). Taken in turn, the first are done
+    sooner and the rest see that they are queued. A thread semaphore, because the
+    answers run on threads (streams) or inside ``asyncio.to_thread`` (blocking calls).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def try_take(self) -> bool:
+        return self._free.acquire(blocking=False)
+
+    def take(self) -> None:
+        self._free.acquire()
+
+    def give(self) -> None:
+        self._free.release()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.take()
+        try:
+            yield
+        finally:
+            self.give()
+
+
+def answer_slots(settings) -> AnswerSlots:
+    """``web_answer_slots``, or one per core for a CPU generator, 32 for vLLM or a remote server."""
+    if settings.web_answer_slots:
+        return AnswerSlots(settings.web_answer_slots)
+    from inference.factory import choose_backend
+
+    try:
+        remote = choose_backend(settings) in ("vllm", "openai")
+    except Exception:  # no usable generator: extractive answers, on this CPU
+        remote = False
+    return AnswerSlots(32 if remote else max(1, os.cpu_count() or 1))
+
+
+async def in_thread(make: Callable[[], AsyncIterator], slots: AnswerSlots | None = None,
+                    queued: object = None) -> AsyncIterator:
+    """Iterate an async generator that does blocking work, on a thread with its own loop.
+
+    With ``slots``, the work waits for a free slot first; ``queued`` is yielded once if
+    it has to wait, so the reader is told why nothing happens yet."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
     done = object()
 
     def run() -> None:
+        if slots is not None and not slots.try_take():
+            if queued is not None:
+                loop.call_soon_threadsafe(queue.put_nowait, ("item", queued))
+            slots.take()
         async def consume() -> None:
             agen = make()
             try:
@@ -87,8 +142,11 @@ async def in_thread(make: Callable[[], AsyncIterator]) -> AsyncIterator:
                 await agen.aclose()
 
         try:
-            asyncio.run(consume())
+            if not stop.is_set():  # the reader may have left while queued
+                asyncio.run(consume())
         finally:
+            if slots is not None:
+                slots.give()
             loop.call_soon_threadsafe(queue.put_nowait, ("done", done))
 
     thread = threading.Thread(target=run, name="answer", daemon=True)

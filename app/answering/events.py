@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Status:
-    """A stage began: ``searching``, ``found`` (with how many readable passages),
+    """A stage began: ``queued`` (waiting for a free answer slot, web only), ``searching``,
+    ``found`` (with how many readable passages),
     ``generating``, ``quoting`` or ``verifying``."""
 
     stage: str

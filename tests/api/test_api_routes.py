@@ -66,6 +66,26 @@ def test_the_stream_sends_status_tokens_then_the_same_answer_shape(client, make_
     assert json.loads(events[0][1]) == {"stage": "searching"}
 
 
+def test_a_question_asked_while_every_answer_slot_is_busy_is_told_it_is_queued_then_answered(
+        client, web_app, make_token):
+    """On a CPU, answers are worked on one per core; the next reader waits, and is told so."""
+    import threading
+
+    slots = web_app.state.answer_slots
+    held = [slots.try_take() for _ in range(slots.limit)]
+    assert all(held)
+    threading.Timer(1.0, lambda: [slots.give() for _ in held]).start()  # the busy answers finish
+    h = bearer(make_token("sofie", "ask"))
+    with client.stream("POST", "/api/v1/ask/stream", json={"question": "Where do visitors park?"}, headers=h) as r:
+        events = sse_events("".join(r.iter_text()))
+    assert json.loads(events[0][1]) == {"stage": "queued"}
+    assert [n for n, _ in events][-2:] == ["answer", "done"]
+    assert "level 2" in json.loads(events[-2][1])["answer"]
+    assert all(slots.try_take() for _ in range(slots.limit))  # every slot given back
+    for _ in range(slots.limit):
+        slots.give()
+
+
 def test_bad_requests_are_refused_with_the_reason(client, make_token):
     h = bearer(make_token("sofie", *ALL_READER_SCOPES))
     r = client.post("/api/v1/ask", json={"question": ""}, headers=h)

@@ -24,7 +24,7 @@ from web.api.deps import AskUser
 from web.api.errors import API_ERRORS
 from web.api.models import AskRequest
 from web.deps import ServicesDep
-from web.streams import in_thread, sse
+from web.streams import AnswerSlots, in_thread, sse
 
 log = logging.getLogger("inhouse.api")
 router = APIRouter(prefix="/api/v1", tags=["ask"], responses=API_ERRORS)
@@ -40,15 +40,18 @@ def prepared_for(services, user_id: int, body: AskRequest) -> PreparedQuestion:
                    where=scope_filter(body.doc_types, body.doc_ids))
 
 
-def answer_blocking(answers, user_id: int, q: PreparedQuestion):
-    return asyncio.run(answers.answer(q.question, q.tokens, user_id, q.history, where=q.where,
-                                      conversation_id=q.conversation_id))
+def answer_blocking(answers, user_id: int, q: PreparedQuestion, slots: AnswerSlots):
+    """The whole answer at once, in its turn (``AnswerSlots``)."""
+    with slots.held():
+        return asyncio.run(answers.answer(q.question, q.tokens, user_id, q.history, where=q.where,
+                                          conversation_id=q.conversation_id))
 
 
 @router.post("/ask", response_model=AnswerShape, summary="Answer a question from the documents you may read")
 async def ask(body: AskRequest, request: Request, services: ServicesDep, user: AskUser) -> AnswerShape:
     prepared = await asyncio.to_thread(prepared_for, services, user.id, body)
-    result = await asyncio.to_thread(answer_blocking, request.app.state.answers, user.id, prepared)
+    result = await asyncio.to_thread(answer_blocking, request.app.state.answers, user.id, prepared,
+                                     request.app.state.answer_slots)
     return AnswerShape.of(result)
 
 
@@ -69,7 +72,7 @@ async def ask_stream(body: AskRequest, request: Request, services: ServicesDep, 
             async for item in in_thread(lambda: answers.stream(
                 prepared.question, prepared.tokens, user.id, prepared.history, where=prepared.where,
                 conversation_id=prepared.conversation_id,
-            )):
+            ), request.app.state.answer_slots, Status("queued")):
                 if await request.is_disconnected():
                     return  # closing the generator stops the model
                 if isinstance(item, (Status, Token)):

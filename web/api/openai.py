@@ -97,7 +97,7 @@ async def chat_completions(body: ChatRequest, request: Request, services: Servic
     if not body.stream:
         from web.api.ask import answer_blocking
 
-        result = await asyncio.to_thread(answer_blocking, answers, user.id, prepared)
+        result = await asyncio.to_thread(answer_blocking, answers, user.id, prepared, request.app.state.answer_slots)
         usage = await asyncio.to_thread(usage_of, services, result)
         return ChatCompletion(
             id=completion_id(result), created=int(time.time()), model=MODEL_ID, usage=usage,
@@ -125,7 +125,7 @@ async def chunks(request: Request, services, answers, user_id: int, q: PreparedQ
     written = False
     try:
         async for item in in_thread(lambda: answers.stream(q.question, q.tokens, user_id, q.history,
-                                                           where=q.where)):
+                                                           where=q.where), request.app.state.answer_slots):
             if await request.is_disconnected():
                 return  # closing the generator stops the model
             if isinstance(item, Token) and item.text:

@@ -29,7 +29,7 @@ from app.answering.ratings import REASONS
 from app.db.accounts import User
 from retrieval.schema import IndexFilter
 from web.deps import ServicesDep, UserDep, WriterDep
-from web.streams import PendingQuestion, in_thread, sse
+from web.streams import AnswerSlots, PendingQuestion, in_thread, sse
 
 log = logging.getLogger("inhouse.web")
 router = APIRouter()
@@ -90,7 +90,8 @@ async def ask(
         cid = conversation.id
     pending = PendingQuestion(user.id, question, cid, parse_scope(doc_types, doc_ids), tuple(groups))
     if request.headers.get("HX-Request") != "true":
-        await asyncio.to_thread(answer_now, services, request.app.state.answers, pending)
+        await asyncio.to_thread(answer_now, services, request.app.state.answers, pending,
+                                request.app.state.answer_slots)
         return RedirectResponse(f"/c/{cid}", status_code=303)
     ticket = request.app.state.pending.add(pending)
     context = {"user": user, "question": question, "ticket": ticket, "new_conversation": new,
@@ -110,10 +111,11 @@ def prepare(services, pending: PendingQuestion):
     return prepared.tokens, prepared.history
 
 
-def answer_now(services, answers, pending: PendingQuestion) -> int | None:
+def answer_now(services, answers, pending: PendingQuestion, slots: AnswerSlots) -> int | None:
     tokens, history = prepare(services, pending)
-    result = asyncio.run(answers.answer(pending.question, tokens, pending.user_id, history,
-                                        where=pending.where, conversation_id=pending.conversation_id))
+    with slots.held():
+        result = asyncio.run(answers.answer(pending.question, tokens, pending.user_id, history,
+                                            where=pending.where, conversation_id=pending.conversation_id))
     return result.answer_id
 
 
@@ -136,7 +138,7 @@ async def stream(request: Request, ticket: str, services: ServicesDep, user: Use
             async for event in in_thread(lambda: answers.stream(
                 pending.question, tokens, pending.user_id, history, where=pending.where,
                 conversation_id=pending.conversation_id,
-            )):
+            ), request.app.state.answer_slots, Status("queued")):
                 if await request.is_disconnected():
                     return  # closing the generator stops the model
                 if isinstance(event, Status):
