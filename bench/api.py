@@ -49,7 +49,7 @@ def _web_bench():
 
 
 _web = _web_bench()
-free_port, in_process, pct, serve = _web.free_port, _web.in_process, _web.pct, _web.serve
+in_process, pct, serve_ready = _web.in_process, _web.pct, _web.serve_ready
 
 
 async def over_openai(client, token: str, question: str) -> tuple[float, float]:
@@ -110,16 +110,7 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in lines if line.strip()][: args.questions]
 
     app = create_app(services=services)
-    port = free_port()
-    server = serve(app, port)
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(base + "/healthz").json()["status"] == "ok":
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    server, base = serve_ready(app)
     service = app.state.answers
 
     async def answers() -> dict:

@@ -89,6 +89,21 @@ def serve(app, port: int):
     return server
 
 
+def serve_ready(app):
+    """The app served by uvicorn on a free port in a thread, once /healthz says ok: (server, base URL)."""
+    import httpx
+
+    base = f"http://127.0.0.1:{(port := free_port())}"
+    server = serve(app, port)
+    while True:
+        try:
+            if httpx.get(base + "/healthz").json()["status"] == "ok":
+                return server, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
 async def login(base: str, name: str):
     import httpx
 
@@ -105,8 +120,6 @@ def main() -> None:
     parser.add_argument("--users", default="1,8")
     parser.add_argument("--models", default=str(REPO / "data" / "models"))
     args = parser.parse_args()
-
-    import httpx
 
     from app.answering.service import AnswerService
     from app.accounts.directory import acl_tokens, get_user, hash_password
@@ -132,16 +145,7 @@ def main() -> None:
                  if line.strip()][: args.questions]
 
     app = create_app(services=services)
-    port = free_port()
-    server = serve(app, port)
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(base + "/healthz").json()["status"] == "ok":
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    server, base = serve_ready(app)
     service = app.state.answers
 
     async def run(concurrency: int) -> dict:

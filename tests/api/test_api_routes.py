@@ -7,20 +7,10 @@ from __future__ import annotations
 import json
 
 from tests.api.conftest import ALL_READER_SCOPES, bearer
-from tests.web.conftest import SECRET
+from tests.web.conftest import SECRET, sse_events
 
 BOARD_Q = "What did the board approve about the acquisition code word?"
 LEAKS = (SECRET, "Brekke", "48 million")
-
-
-def sse_events(body: str) -> list[tuple[str, str]]:
-    events = []
-    for block in body.split("\n\n"):
-        lines = block.splitlines()
-        name = next((line[7:] for line in lines if line.startswith("event: ")), None)
-        if name:
-            events.append((name, "\n".join(line[6:] for line in lines if line.startswith("data: "))))
-    return events
 
 
 def test_ask_returns_the_cli_shape_with_citations_and_a_conversation(client, make_token):

@@ -150,3 +150,14 @@ def live_url(web_app):
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def sse_events(body: str) -> list[tuple[str, str]]:
+    """A server-sent-event body as (event, data) pairs, the data lines joined as a browser does."""
+    events = []
+    for block in body.split("\n\n"):
+        lines = block.splitlines()
+        name = next((line[7:] for line in lines if line.startswith("event: ")), None)
+        if name:
+            events.append((name, "\n".join(line[6:] for line in lines if line.startswith("data: "))))
+    return events

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
+from tests.web.conftest import PASSWORD, SECRET, csrf_of, login, sse_events
 
 HX = {"HX-Request": "true"}
 
@@ -19,16 +19,6 @@ def signed_in(client, name: str) -> str:
     r = login(client, name)
     assert r.status_code == 303, r.text
     return csrf_of(client.get("/").text)
-
-
-def sse_events(body: str) -> list[tuple[str, str]]:
-    events = []
-    for block in body.split("\n\n"):
-        lines = block.splitlines()
-        name = next((line[7:] for line in lines if line.startswith("event: ")), None)
-        if name:
-            events.append((name, "\n".join(line[6:] for line in lines if line.startswith("data: "))))
-    return events
 
 
 def ask_streamed(client, csrf: str, question: str, conversation_id: str = "", **scope) -> tuple[list, str]:
