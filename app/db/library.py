@@ -14,10 +14,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,6 +36,8 @@ class DocumentGroup(Base):
     )
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
 
+    __table_args__ = (Index("ix_document_groups_group_id", "group_id", "document_id"),)
+
 
 class Document(Base):
     __tablename__ = "documents"
@@ -44,11 +48,11 @@ class Document(Base):
     source_uri: Mapped[str] = mapped_column(String(2000), unique=True)
     sha256: Mapped[str | None] = mapped_column(String(64))
     mime: Mapped[str | None] = mapped_column(String(200))
-    doc_type: Mapped[str | None] = mapped_column(String(20))
+    doc_type: Mapped[str | None] = mapped_column(String(20), index=True)
     size: Mapped[int] = mapped_column(Integer, default=0)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     page_count: Mapped[int | None] = mapped_column(Integer)
@@ -63,6 +67,9 @@ class Document(Base):
         back_populates="document", cascade="all, delete-orphan", passive_deletes=True,
         order_by="Chunk.chunk_no",
     )
+
+
+Index("ix_documents_title_lower", func.lower(Document.title))  # the library's title sort
 
 
 class Chunk(Base):

@@ -39,13 +39,13 @@ def clean_relative(given: str) -> str:
     name; an absolute path (``/x``, ``C:\\x``, ``\\\\host\\x``) or a ``..`` part is refused."""
     text = unicodedata.normalize("NFC", given or "")
     if "\x00" in text:
-        raise PathRefused("refused: the path holds a NUL byte")
+        raise PathRefused("the path holds a NUL byte")
     text = text.replace("\\", "/")
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
-        raise PathRefused(f"refused: {given[:200]!r} is an absolute path")
+        raise PathRefused(f"{given[:200]!r} is an absolute path")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if any(p.strip() == ".." for p in parts):
-        raise PathRefused(f"refused: {given[:200]!r} climbs out of its folder (..)")
+        raise PathRefused(f"{given[:200]!r} climbs out of its folder (..)")
     cleaned = "/".join(safe_name(p) for p in parts) or "upload"
     return cleaned[-MAX_SOURCE:]
 

@@ -357,3 +357,33 @@ def test_a_document_page_lists_its_versions_and_its_ingestion_log(client, web_se
     assert "by olga" in page
     failed_line = re.search(r'<li data-event="failed".*?</li>', page, re.S).group(0)
     assert ": " in failed_line and len(failed_line) > 60  # the reason is there in words
+
+
+# ---- the list past the count cap ---------------------------------------------------------
+
+def test_the_library_stops_counting_at_the_cap_and_still_pages_on(client, web_services):
+    from sqlalchemy import insert
+
+    from app.accounts.directory import add_group
+    from app.db.library import DocumentGroup
+    from app.library.listing import COUNT_CAP
+
+    n = COUNT_CAP + 30
+    with web_services.session() as session:
+        group = add_group(session, "capped")
+        session.flush()
+        group_id = group.id
+    ids = [f"cap{i:05d}" + "0" * 24 for i in range(n)]
+    with web_services.session() as session:
+        session.execute(insert(Document), [dict(id=d, title=f"Capped {i:05d}", source=f"capped-{i:05d}.md",
+                                                source_uri=f"/nowhere/capped-{i:05d}.md", status="ready")
+                                           for i, d in enumerate(ids)])
+        session.execute(insert(DocumentGroup), [dict(document_id=d, group_id=group_id) for d in ids])
+    signed_in(client, "ivar")
+    first = client.get("/documents", params={"group": "capped", "sort": "title"}).text
+    assert "data-more" in first and f"{COUNT_CAP:,}+ documents" in first
+    assert f"page 1 of {COUNT_CAP // 25}+" in first and 'rel="next"' in first
+    last = client.get("/documents", params={"group": "capped", "sort": "title", "page": n // 25 + 1}).text
+    assert last.count('data-doc="') == n % 25 and f"Capped {n - 1:05d}" in last and 'rel="next"' not in last
+    signed_in(client, "olga")  # not a member of the group: nothing, and no count of it
+    assert 'data-total="0"' in client.get("/documents", params={"group": "capped"}).text
