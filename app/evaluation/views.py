@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.errors import Invalid, NotFound
 from app.db.evaluation import EvalRun
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
+from app.evaluation.drilldown import query_rows
 from app.evaluation.runs import load_results
 from app.services import Services
 from eval.metrics import per_query, significance
@@ -74,6 +75,7 @@ def run_view(services: Services, run_id: int) -> dict:
             "note": run.note, "as_user": (run.settings or {}).get("as_user"), "ks": ks, "columns": columns,
             "rows": rows, "is_baseline": bases.get(run.dataset) == run.id,
             "baseline_id": bases.get(run.dataset), "gate": gate,
+            "query_rows": query_rows(run),
             "svg": line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
                               f"recall@k per mode, run {run.id}"),
         }

@@ -14,7 +14,7 @@ from app.accounts.directory import add_user
 from tests.eval.conftest import write_tiny_beir
 from tests.web.conftest import PASSWORD, SECRET, csrf_of, login
 
-PAGES = ["/eval", "/eval/new", "/eval/runs/1", "/eval/compare?a=1&b=2", "/eval/jobs/nothing",
+PAGES = ["/eval", "/eval/new", "/eval/runs/1", "/eval/runs/1/queries/q1", "/eval/compare?a=1&b=2", "/eval/jobs/nothing",
          "/eval/jobs/nothing/progress"]
 
 
@@ -157,3 +157,73 @@ def test_an_organisation_set_runs_as_the_evaluator_and_never_scores_what_they_ca
     assert ids["board-minutes.md"] not in stored
     page = client.get(f"/eval/runs/{run_id}").text
     assert "as eva" in page and SECRET not in page and ids["board-minutes.md"] not in page
+
+
+def test_a_drilldown_shows_one_querys_hits_with_their_ranks_and_judgments(client):
+    """From a run's per-query table to one query: its hits searched again with the run's profile, dense and
+    sparse ranks and scores, the judged hit marked, and the missed relevant documents listed."""
+    login(client, "eva")
+    csrf = csrf_of(client.get("/eval/new").text)
+    started = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["hybrid", "sparse"], "ks": "1,10",
+                                              "limit": "4", "csrf": csrf})
+    run_id = wait_done(client, started.headers["location"])
+    page = client.get(f"/eval/runs/{run_id}").text
+    links = re.findall(rf'href="(/eval/runs/{run_id}/queries/[^"?]+)"', page)
+    assert len(set(links)) == 4, "one drill-down link per query"
+    drill = client.get(links[0] + "?mode=hybrid")
+    assert drill.status_code == 200 and 'data-page="eval-query"' in drill.text and 'data-mode="hybrid"' in drill.text
+    assert "data-question>" in drill.text and "data-withheld" not in drill.text
+    rows = re.findall(r'<tr data-hit="(\d+)"', drill.text)
+    assert rows and rows[0] == "1"
+    assert re.search(r'<td class="num">#\d+<br>', drill.text), "dense / sparse ranks shown"
+    judged = 'data-judged="' in drill.text
+    missed = "data-missed>" in drill.text
+    assert judged or missed, "a relevant document is either among the hits (marked) or listed as missed"
+    assert client.get(f"/eval/runs/{run_id}/queries/no-such-query").status_code == 404
+    assert client.get(links[0] + "?mode=everything").status_code == 404
+
+
+def test_an_evaluator_drilling_into_a_board_query_sees_no_byte_of_it(client, web_services):
+    """A run of the organisation's set made as bob (in the board group, as `inhouse eval run --as bob` does):
+    its board question's hits include the board minutes. eva (group everyone) opens that query: the hit is
+    withheld (rank only), the missed-document list names nothing of it, the question is withheld, and no
+    byte of the document (title, text, id, the secret) is in the page. The handbook question she may read."""
+    from app.accounts.actor import Actor
+    from app.evaluation.background import EvalRunner
+    from app.evaluation.org_data import Origin, write_origin
+    from eval.beir import write_beir
+
+    ids = web_services.doc_ids
+    folder = web_services.settings.data_dir / "datasets" / "org-board"
+    write_beir(folder, [], {"qa": "How many vacation days do employees get?",
+                            "qb": "What acquisition did the board approve, and the code word?"},
+               {"qa": {ids["handbook.md"]: 1}, "qb": {ids["board-minutes.md"]: 1}})
+    write_origin(folder, Origin(web_services.settings.collection, {
+        ids["handbook.md"]: {"groups": ["everyone"], "public": False},
+        ids["board-minutes.md"]: {"groups": ["board"], "public": False}}))
+    runner = EvalRunner(web_services)
+    job = runner.start(Actor("bob", "employee"), "org-board", ["hybrid"], [1, 10], None)
+    deadline = time.monotonic() + 300
+    while not job.final:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert job.state == "done", job.error
+
+    login(client, "sofie")
+    assert client.get(f"/eval/runs/{job.run_id}/queries/qb").status_code == 403
+
+    login(client, "eva")
+    run_page = client.get(f"/eval/runs/{job.run_id}").text
+    assert "as bob" in run_page and 'data-query="qb"' in run_page
+    page = client.get(f"/eval/runs/{job.run_id}/queries/qb")
+    assert page.status_code == 200
+    body = page.text
+    for secret in (SECRET, ids["board-minutes.md"], "Board minutes", "Brekke", "48 million", "board-minutes.md",
+                   "What acquisition did the board approve"):
+        assert secret not in body, secret
+    assert "data-withheld" in body and "withheld: a passage of a document outside your groups" in body
+    assert "data-question-withheld" in body
+
+    mine = client.get(f"/eval/runs/{job.run_id}/queries/qa").text
+    assert "How many vacation days" in mine and 'data-judged="1"' in mine and "Employee handbook" in mine
+    assert SECRET not in mine and ids["board-minutes.md"] not in mine

@@ -19,6 +19,7 @@ from app.accounts.actor import Actor
 from app.accounts.sessions import SessionUser
 from app.errors import Invalid
 from app.evaluation.background import EvalRunner, list_datasets
+from app.evaluation.drilldown import drilldown
 from app.evaluation.gate import set_baseline
 from app.evaluation.views import compare_view, list_view, run_view
 from web.deps import ServicesDep, role, role_writer
@@ -96,6 +97,14 @@ def job_progress(request: Request, job_id: str, user: EvaluatorDep) -> Response:
 def run_page(request: Request, run_id: int, services: ServicesDep, user: EvaluatorDep) -> Response:
     return render(request, "eval_run.html", {"user": user, "run": run_view(services, run_id),
                                              "others": [r for r in list_view(services) if r["id"] != run_id]})
+
+
+@router.get("/eval/runs/{run_id}/queries/{query_id:path}", response_class=HTMLResponse)
+def query_page(request: Request, run_id: int, query_id: str, services: ServicesDep, user: EvaluatorDep,
+               mode: str | None = None) -> Response:
+    """One query searched again as the run's user; only what this evaluator may read is shown."""
+    return render(request, "eval_query.html", {"user": user, "d": drilldown(services, run_id, query_id, mode,
+                                                                            user.name)})
 
 
 @router.post("/eval/runs/{run_id}/baseline")
