@@ -154,3 +154,83 @@ def write_beir(
             for qid, items in answers.items():
                 fh.write(json.dumps({"_id": qid, "answers": items}, ensure_ascii=False) + "\n")
     return folder
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a data set from outside may be (an upload): documents, queries, judgments."""
+
+    documents: int = 200_000
+    queries: int = 20_000
+    judgments: int = 500_000
+
+
+def _ids(path: Path, label: str, cap: int) -> set[str]:
+    """The ``_id`` of every row, each once; each row an object with a string ``text``."""
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8", errors="strict") as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{label} line {number}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("_id"), (str, int)) or str(row["_id"]).strip() == "":
+                raise DatasetError(f"{label} line {number}: each line is an object with an \"_id\"")
+            if not isinstance(row.get("text", ""), str) or not isinstance(row.get("title", ""), (str, type(None))):
+                raise DatasetError(f"{label} line {number}: \"text\" (and \"title\") must be strings")
+            key = str(row["_id"])
+            if key in seen:
+                raise DatasetError(f"{label} line {number}: id {key[:100]!r} appears twice (first on line {seen[key]})")
+            seen[key] = number
+            if len(seen) > cap:
+                raise DatasetError(f"{label} holds more than {cap:,} rows, the limit for an uploaded data set")
+    return set(seen)
+
+
+def validate_beir(folder: Path, limits: Limits = Limits()) -> dict:
+    """Check a BEIR folder from outside before it is offered: the three files there, UTF-8 JSON lines,
+    ids unique, every judgment naming a query and a document that exist, sizes within ``limits``.
+
+    Raises ``DatasetError`` with a message naming the file and line (never the folder's path on
+    the server); returns the counts.
+    """
+    folder = Path(folder)
+    missing = [name for name in FILES[:3] if not (folder / name).is_file()]
+    if missing:
+        raise DatasetError(f"missing {', '.join(missing)} (a BEIR data set has corpus.jsonl, queries.jsonl "
+                           "and qrels/test.tsv)")
+    try:
+        docs = _ids(folder / "corpus.jsonl", "corpus.jsonl", limits.documents)
+        queries = _ids(folder / "queries.jsonl", "queries.jsonl", limits.queries)
+        judged: set[tuple[str, str]] = set()
+        positive: set[str] = set()
+        with (folder / "qrels/test.tsv").open(encoding="utf-8", newline="") as fh:
+            for number, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
+                if not row or (number == 1 and not row[-1].strip().lstrip("-").isdigit()):
+                    continue
+                if len(row) < 3:
+                    raise DatasetError(f"qrels/test.tsv line {number}: expected query-id, corpus-id, score")
+                qid, did, grade = row[0].strip(), row[1].strip(), row[2].strip()
+                if not grade.lstrip("-").isdigit():
+                    raise DatasetError(f"qrels/test.tsv line {number}: the score {grade[:20]!r} is not a whole number")
+                if qid not in queries:
+                    raise DatasetError(f"qrels/test.tsv line {number}: query {qid[:100]!r} is not in queries.jsonl")
+                if did not in docs:
+                    raise DatasetError(f"qrels/test.tsv line {number}: document {did[:100]!r} is not in corpus.jsonl")
+                if (qid, did) in judged:
+                    raise DatasetError(f"qrels/test.tsv line {number}: query {qid[:100]!r} judges document "
+                                       f"{did[:100]!r} twice")
+                judged.add((qid, did))
+                if len(judged) > limits.judgments:
+                    raise DatasetError(f"qrels/test.tsv holds more than {limits.judgments:,} judgments, the limit")
+                if int(grade) > 0:
+                    positive.add(qid)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"a file is not UTF-8 text ({exc.reason})") from None
+    if not positive:
+        raise DatasetError("no query in queries.jsonl has a positive judgment in qrels/test.tsv")
+    return {"documents": len(docs), "queries": len(queries), "judged_queries": len(positive),
+            "judgments": len(judged)}

@@ -14,15 +14,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.actor import Actor
 from app.accounts.sessions import SessionUser
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.evaluation.background import EvalRunner, list_datasets
+from app.evaluation.datasets import DatasetRefused, import_zip
 from app.evaluation.drilldown import drilldown
 from app.evaluation.gate import set_baseline
 from app.evaluation.views import compare_view, list_view, run_view
+from app.library.uploads import discard
 from web.deps import ServicesDep, role, role_writer
+from web.uploads import receive_upload
 
 router = APIRouter()
 
@@ -53,10 +57,35 @@ def runs_page(request: Request, services: ServicesDep, user: EvaluatorDep) -> Re
                                               "jobs": runner(request).recent()})
 
 
+def new_context(services, user: SessionUser, **extra) -> dict:
+    return {"user": user, "datasets": list_datasets(services), "modes": MODE_CHOICES, **extra}
+
+
 @router.get("/eval/new", response_class=HTMLResponse)
-def new_run_page(request: Request, services: ServicesDep, user: EvaluatorDep) -> Response:
-    return render(request, "eval_new.html", {"user": user, "datasets": list_datasets(services),
-                                             "modes": MODE_CHOICES})
+def new_run_page(request: Request, services: ServicesDep, user: EvaluatorDep, uploaded: str = "") -> Response:
+    names = {d.name for d in list_datasets(services)}
+    return render(request, "eval_new.html", new_context(services, user, uploaded=uploaded if uploaded in names else ""))
+
+
+@router.post("/eval/datasets")
+async def upload_dataset(request: Request, services: ServicesDep, user: EvaluatorDep) -> Response:
+    """A BEIR zip as a new data set (CSRF checked by ``receive_upload`` before the first byte is kept)."""
+    settings = services.settings
+    form = await receive_upload(request, user, settings.data_dir, settings.max_file_bytes)
+    try:
+        files = [f for f in form.files if f.path is not None or f.refused]
+        if len(files) != 1:
+            raise DatasetRefused("the data set was refused: send exactly one zip file")
+        if files[0].refused:
+            raise DatasetRefused(f"the data set was refused: {files[0].refused}")
+        added = await run_in_threadpool(import_zip, services, actor_of(user), files[0].path, form.one("name"))
+    except (DatasetRefused, Conflict) as exc:
+        return render(request, "eval_new.html", new_context(services, user, upload_error=str(exc)),
+                      status_code=exc.status)
+    finally:
+        for item in form.files:
+            discard(item)
+    return RedirectResponse(f"/eval/new?uploaded={added['name']}#upload", status_code=303)
 
 
 def parse_ks(text: str) -> list[int]:
