@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.accounts.actor import Actor
-from app.errors import EXPECTED, Invalid, NotFound
+from app.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ def find_dataset(services: Services, name: str) -> DatasetChoice:
     raise NotFound(f"no data set {name!r} in the data directory's {DATASETS_DIR}/ folder")
 
 
+class Cancelled(Exception):
+    """Raised from the run's progress callback once a cancel was asked for: the run stops there."""
+
+
 @dataclass
 class EvalJob:
     id: str
@@ -68,7 +72,7 @@ class EvalJob:
     ks: list[int]
     limit: int | None
     started_by: str
-    state: str = "queued"  # queued | building | running | done | failed
+    state: str = "queued"  # queued | building | running | done | failed | cancelled
     stage: str = ""
     queries_done: int = 0
     queries_total: int = 0
@@ -77,10 +81,20 @@ class EvalJob:
     finished: float | None = None
     run_id: int | None = None
     error: str | None = None
+    running_since: float | None = None  # when the first query was searched (the build before is not counted)
+    cancel_requested_by: str | None = None
 
     @property
     def final(self) -> bool:
-        return self.state in ("done", "failed")
+        return self.state in ("done", "failed", "cancelled")
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (queries done per second since the searches began); None until known."""
+        if self.state != "running" or self.running_since is None or self.queries_done < 1 or not self.queries_total:
+            return None
+        pace = (time.monotonic() - self.running_since) / self.queries_done
+        return max(0.0, pace * (self.queries_total - self.queries_done))
 
     @property
     def elapsed_s(self) -> float:
@@ -125,12 +139,31 @@ class EvalRunner:
                          daemon=True).start()
         return job
 
+    def cancel(self, actor: Actor, job_id: str) -> EvalJob:
+        """Stop a run: a queued one at once, a running one at its next query (or build step); nothing is stored.
+
+        The one who started it or an administrator may.
+        """
+        job = self.get(job_id)
+        if actor.name != job.started_by and actor.role != "admin":
+            raise Forbidden(f"only {job.started_by} (who started it) or an administrator can cancel this run")
+        if job.final:
+            raise Conflict(f"the run is already {job.state}")
+        job.cancel_requested_by = actor.name
+        if job.state == "queued":
+            job.state, job.finished = "cancelled", time.monotonic()
+        return job
+
     def _run(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> None:
         with self._turn:
+            if job.state == "cancelled":
+                return
             job.started = time.monotonic()
             try:
                 job.run_id = self._measure(job, choice, actor)
                 job.state, job.queries_done = "done", job.queries_total
+            except Cancelled:
+                job.state = "cancelled"
             except (*EXPECTED, ValueError) as exc:
                 job.state, job.error = "failed", str(exc)
             except Exception as exc:  # a bug: logged with its traceback, shown as a failure
@@ -153,6 +186,8 @@ class EvalRunner:
         job.state = "building"
 
         def progress(stage: str, done: int, total: int) -> None:
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
             job.stage = stage
             if stage in job.modes:
                 finished = job.modes.index(stage) * len(dataset.queries)
@@ -171,9 +206,13 @@ class EvalRunner:
             if origin is not None:
                 dataset = readable_only(index, tokens, dataset, actor.name)
             job.queries_total = len(dataset.queries) * len(job.modes)
-            job.state = "running"
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
+            job.state, job.running_since = "running", time.monotonic()
             results = run_modes(lambda profile: services.searcher_for(index, profile), dataset, job.modes, job.ks,
                                 acl_tokens=tokens, stored=services.search_profile(name), progress=progress)
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
             return save_run(services, dataset, name, results, job.ks, list(dataset.queries),
                             note=f"started in the browser by {actor.name}",
                             extra_settings={"as_user": actor.name} if origin is not None else None)

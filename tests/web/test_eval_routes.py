@@ -227,3 +227,63 @@ def test_an_evaluator_drilling_into_a_board_query_sees_no_byte_of_it(client, web
     mine = client.get(f"/eval/runs/{job.run_id}/queries/qa").text
     assert "How many vacation days" in mine and 'data-judged="1"' in mine and "Employee handbook" in mine
     assert SECRET not in mine and ids["board-minutes.md"] not in mine
+
+
+def test_a_running_evaluation_shows_time_left_and_can_be_cancelled(client, web_services):
+    """A set of 400 queries (the tiny corpus, its questions asked again under new ids) run in two modes:
+    while it runs the fragment says how long is left; another evaluator cannot cancel it, a forged form
+    cannot either; eva cancels it, it stops before its last query and stores no run. A second run queued
+    behind it is cancelled at once, before it starts."""
+    from app.db.evaluation import EvalRun
+    from eval.beir import load_beir, write_beir
+
+    with web_services.session() as session:
+        add_user(session, "evan", role="evaluator", groups=["everyone"], password=PASSWORD)
+    tiny = load_beir(web_services.settings.data_dir / "datasets" / "tiny")
+    queries, qrels = {}, {}
+    for n in range(400):
+        qid = list(tiny.queries)[n % len(tiny.queries)]
+        queries[f"{qid}-{n}"], qrels[f"{qid}-{n}"] = tiny.queries[qid], tiny.qrels[qid]
+    write_beir(web_services.settings.data_dir / "datasets" / "long", list(tiny.corpus.values()), queries, qrels)
+    with web_services.session() as session:
+        runs_before = session.query(EvalRun).count()
+
+    login(client, "eva")
+    csrf = csrf_of(client.get("/eval/new").text)
+    first = client.post("/eval/runs", data={"dataset": "long", "modes": ["dense", "hybrid"], "ks": "10",
+                                            "csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+    second = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["sparse"], "ks": "10",
+                                             "csrf": csrf}).headers["location"].rsplit("/", 1)[1]
+    assert 'data-state="queued"' in client.get(f"/eval/jobs/{second}/progress").text
+    assert client.post(f"/eval/jobs/{second}/cancel", data={"csrf": csrf}).status_code == 303
+    assert "data-cancelled" in client.get(f"/eval/jobs/{second}/progress").text
+
+    deadline = time.monotonic() + 300
+    while True:
+        fragment = client.get(f"/eval/jobs/{first}/progress").text
+        done = re.search(r'data-done="(\d+)"', fragment)
+        if done and int(done.group(1)) >= 5 and re.search(r'data-eta="\d+"', fragment):
+            break
+        assert 'data-state="done"' not in fragment and 'data-state="failed"' not in fragment, fragment
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert re.search(r"About \d+ (s|min) left", fragment) and "data-cancel>" in fragment
+
+    assert client.post(f"/eval/jobs/{first}/cancel", data={"csrf": "forged"}).status_code == 403
+    login(client, "evan")
+    other = client.get(f"/eval/jobs/{first}/progress").text
+    assert "data-cancel>" not in other, "no cancel button for a run someone else started"
+    assert client.post(f"/eval/jobs/{first}/cancel", data={"csrf": csrf_of(client.get("/eval/new").text)}).status_code == 403
+
+    login(client, "eva")
+    csrf = csrf_of(client.get("/eval/new").text)
+    assert client.post(f"/eval/jobs/{first}/cancel", data={"csrf": csrf}).status_code == 303
+    while 'data-state="cancelled"' not in (fragment := client.get(f"/eval/jobs/{first}/progress").text):
+        assert 'data-state="done"' not in fragment, "cancelled before its last query"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert "hx-get" not in fragment and "Cancelled by eva" in fragment
+    assert int(re.search(r'data-done="(\d+)"', fragment).group(1)) < 800 if "data-done" in fragment else True
+    assert client.post(f"/eval/jobs/{first}/cancel", data={"csrf": csrf}).status_code == 409
+    with web_services.session() as session:
+        assert session.query(EvalRun).count() == runs_before, "a cancelled run stores nothing"

@@ -122,6 +122,12 @@ def job_progress(request: Request, job_id: str, user: EvaluatorDep) -> Response:
     return render(request, "_eval_progress.html", {"user": user, "job": runner(request).get(job_id)})
 
 
+@router.post("/eval/jobs/{job_id}/cancel")
+def cancel_job(request: Request, job_id: str, user: EvaluatorWriterDep) -> Response:
+    runner(request).cancel(actor_of(user), job_id)
+    return RedirectResponse(f"/eval/jobs/{job_id}", status_code=303)
+
+
 @router.get("/eval/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: int, services: ServicesDep, user: EvaluatorDep) -> Response:
     return render(request, "eval_run.html", {"user": user, "run": run_view(services, run_id),
