@@ -38,7 +38,7 @@ class DatasetRefused(Invalid):
 
 
 def _refuse(text: str) -> DatasetRefused:
-    return DatasetRefused(f"the data set was refused: {text}")
+    return DatasetRefused(f"The data set was refused: {text}")
 
 
 def _wanted(names: list[str]) -> dict[str, str]:

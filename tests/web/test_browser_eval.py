@@ -64,3 +64,83 @@ def test_an_evaluator_runs_compares_and_sets_a_baseline(browser, live_url):
     page.goto(f"{live_url}/eval/compare?a={first}&b={second}")
     shoot(page, "phone-eval-compare")
     context.close()
+
+
+DESK = {"width": 1280, "height": 800}
+
+
+def zip_folder(folder: Path, into: Path, extra: dict[str, bytes] | None = None) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return into
+
+
+def test_an_evaluator_uploads_a_set_drills_into_a_query_and_cancels_a_run(browser, live_url, web_services, tmp_path):
+    """Upload a BEIR zip (and see a zip with a path-traversal member refused), run it, open a query's
+    drill-down (laptop and phone), then watch a long run's time left and cancel it."""
+    from eval.beir import load_beir, write_beir
+
+    good = zip_folder(write_tiny_beir(tmp_path / "handbook-qa"), tmp_path / "good.zip")
+    bad = zip_folder(tmp_path / "handbook-qa", tmp_path / "bad.zip", {"../../escape.txt": b"x"})
+    context = browser.new_context(viewport=DESK)
+    page = context.new_page()
+    log_in(page, live_url, "eva")
+
+    page.goto(live_url + "/eval/new")
+    page.fill("#ds-name", "handbook-bad")
+    page.set_input_files("#ds-file", str(bad))
+    page.click("text=Upload")
+    page.wait_for_selector("[data-upload-error]", timeout=WAIT_MS)
+    assert "climbs out of its folder" in page.inner_text("[data-upload-error]")
+    shoot(page, "eval-upload-refused")
+    accessible(page, "upload refused")
+
+    page.fill("#ds-name", "handbook-qa")
+    page.set_input_files("#ds-file", str(good))
+    page.click("text=Upload")
+    page.wait_for_selector("[data-uploaded=handbook-qa]", timeout=WAIT_MS)
+    shoot(page, "eval-upload-done")
+
+    page.check("input[name=dataset][value=handbook-qa]")
+    for box in page.locator("input[name=modes]").all():
+        box.set_checked(box.get_attribute("value") in ("hybrid", "sparse"))
+    page.click("button.primary")
+    page.wait_for_selector("#eval-job[data-state=done]", timeout=WAIT_MS)
+    run = page.locator("[data-run]").first.get_attribute("data-run")
+    page.goto(f"{live_url}/eval/runs/{run}")
+    shoot(page, "eval-run-queries")
+    page.locator("#queries tbody a").first.click()
+    page.wait_for_selector("[data-page=eval-query]")
+    assert page.locator("#hits tr[data-hit]").count() >= 1
+    shoot(page, "eval-query")
+    accessible(page, "query drill-down")
+    page.set_viewport_size(PHONE)
+    shoot(page, "phone-eval-query")
+    page.set_viewport_size(DESK)
+
+    tiny = load_beir(web_services.settings.data_dir / "datasets" / "tiny")
+    qids = list(tiny.queries)
+    queries = {f"{qids[n % len(qids)]}-{n}": tiny.queries[qids[n % len(qids)]] for n in range(400)}
+    write_beir(web_services.settings.data_dir / "datasets" / "long-run", list(tiny.corpus.values()), queries,
+               {q: tiny.qrels[q.rsplit("-", 1)[0]] for q in queries})
+    page.goto(live_url + "/eval/new")
+    page.check("input[name=dataset][value=long-run]")
+    for box in page.locator("input[name=modes]").all():
+        box.set_checked(box.get_attribute("value") in ("sparse", "hybrid+rerank"))
+    page.click("button.primary")
+    page.wait_for_selector("#eval-job[data-state=running] [data-eta]:not([data-eta=''])", timeout=WAIT_MS)
+    shoot(page, "eval-progress-eta")
+    accessible(page, "run in progress")
+    page.set_viewport_size(PHONE)
+    shoot(page, "phone-eval-progress-eta")
+    page.set_viewport_size(DESK)
+    page.click("[data-cancel]")
+    page.wait_for_selector("#eval-job[data-state=cancelled]", timeout=WAIT_MS)
+    shoot(page, "eval-cancelled")
+    context.close()

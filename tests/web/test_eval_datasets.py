@@ -89,7 +89,7 @@ def test_a_bad_zip_is_refused_with_its_reason_and_nothing_kept(client, web_servi
     before = sorted(p.name for p in datasets_dir(web_services).iterdir()) if datasets_dir(web_services).exists() else []
     r = upload(client, f"bad-{case}", zip_of(make(dict(tiny_files))), csrf)
     assert r.status_code == 400, r.text[:500]
-    assert "data-upload-error" in r.text and "the data set was refused" in r.text and reason in r.text, r.text[-3000:]
+    assert "data-upload-error" in r.text and "The data set was refused" in r.text and reason in r.text, r.text[-3000:]
     assert not (datasets_dir(web_services) / f"bad-{case}").exists()
     assert sorted(p.name for p in datasets_dir(web_services).iterdir()) == before
     assert leftovers(web_services) == []

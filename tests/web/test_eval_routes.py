@@ -250,7 +250,7 @@ def test_a_running_evaluation_shows_time_left_and_can_be_cancelled(client, web_s
 
     login(client, "eva")
     csrf = csrf_of(client.get("/eval/new").text)
-    first = client.post("/eval/runs", data={"dataset": "long", "modes": ["dense", "hybrid"], "ks": "10",
+    first = client.post("/eval/runs", data={"dataset": "long", "modes": ["sparse", "hybrid+rerank"], "ks": "10",
                                             "csrf": csrf}).headers["location"].rsplit("/", 1)[1]
     second = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["sparse"], "ks": "10",
                                              "csrf": csrf}).headers["location"].rsplit("/", 1)[1]
