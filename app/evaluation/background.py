@@ -36,6 +36,7 @@ class DatasetChoice:
     name: str
     path: Path
     organisation: bool  # exported from feedback: runs as the evaluator, on the collection it came from
+    answers: bool = False  # has answers.jsonl (gold answers): answer quality can be measured on it
 
 
 def list_datasets(services: Services) -> list[DatasetChoice]:
@@ -46,7 +47,8 @@ def list_datasets(services: Services) -> list[DatasetChoice]:
     if not root.is_dir():
         return []
     return [
-        DatasetChoice(p.name, p, (p / ORIGIN_FILE).is_file())
+        DatasetChoice(p.name, p, (p / ORIGIN_FILE).is_file(),
+                      (p / "answers.jsonl").is_file() and (p / "corpus.jsonl").is_file())
         for p in sorted(root.iterdir())
         if p.is_dir() and not p.is_symlink() and (p / "queries.jsonl").is_file() and (p / "qrels" / "test.tsv").is_file()
     ]
@@ -72,6 +74,7 @@ class EvalJob:
     ks: list[int]
     limit: int | None
     started_by: str
+    kind: str = "run"  # run (retrieval) | answers (answer quality through the answer path)
     state: str = "queued"  # queued | building | running | done | failed | cancelled
     stage: str = ""
     queries_done: int = 0
@@ -139,6 +142,18 @@ class EvalRunner:
                          daemon=True).start()
         return job
 
+    def start_answers(self, actor: Actor, dataset: str, limit: int | None) -> EvalJob:
+        """Answer quality (``eval answers``) on a published set with gold answers, in the same queue."""
+        choice = find_dataset(self.services, dataset)
+        if choice.organisation or not choice.answers:
+            raise Invalid(f"{choice.name} has no gold answers (answers.jsonl) and corpus: answer quality "
+                          "needs both")
+        job = EvalJob(uuid.uuid4().hex[:12], choice.name, ["answers"], [], limit, actor.name, kind="answers")
+        self.jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, choice, actor), name=f"inhouse-eval-{job.id}",
+                         daemon=True).start()
+        return job
+
     def cancel(self, actor: Actor, job_id: str) -> EvalJob:
         """Stop a run: a queued one at once, a running one at its next query (or build step); nothing is stored.
 
@@ -160,7 +175,8 @@ class EvalRunner:
                 return
             job.started = time.monotonic()
             try:
-                job.run_id = self._measure(job, choice, actor)
+                measure = self._answers if job.kind == "answers" else self._measure
+                job.run_id = measure(job, choice, actor)
                 job.state, job.queries_done = "done", job.queries_total
             except Cancelled:
                 job.state = "cancelled"
@@ -219,3 +235,41 @@ class EvalRunner:
         finally:
             if not shared:
                 index.close()
+
+    def _answers(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
+        """Every question through the answer path (public documents of the set's own collection), stored as
+        a run of kind ``answers`` whose one row holds the answer metrics."""
+        from app.evaluation.answers import run_answer_eval
+        from app.evaluation.runs import save_run
+        from eval.beir import load_beir
+        from eval.runner import ModeResult
+        from retrieval.profile import SearchProfile
+
+        dataset = load_beir(choice.path, job.limit)
+        job.state = "building"
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
+            job.stage = stage
+            if stage == "answer":
+                if job.state != "running":
+                    job.state, job.running_since = "running", time.monotonic()
+                job.queries_done, job.queries_total = done, total
+
+        report = run_answer_eval(self.services, choice.path, job.limit, progress=progress)
+        if job.cancel_requested_by is not None:
+            raise Cancelled()
+        summary = report.summary()
+        metrics = {k: summary[k] for k in ANSWER_METRICS if summary.get(k) is not None}
+        result = ModeResult(mode=f"answers ({report.backend or 'generative'})", profile=SearchProfile(),
+                            metrics=metrics, latency_p50_ms=round(report.latency_p50_s * 1000, 1),
+                            latency_p95_ms=round(report.latency_p95_s * 1000, 1), rankings={})
+        qids = [o.id for o in report.outcomes]
+        return save_run(self.services, dataset, report.collection, [result], [], qids, kind="answers",
+                        note=f"answer quality started in the browser by {actor.name}",
+                        extra_settings={"answer_model": report.model, "answer_backend": report.backend})
+
+
+ANSWER_METRICS = ("answer_recall", "citation_precision", "written_citation_precision", "unsupported_share",
+                  "context_recall", "not_found_rate", "mean_support")

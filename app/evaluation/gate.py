@@ -61,6 +61,8 @@ def set_baseline(services: Services, actor: Actor, run_id: int) -> dict:
     """Make this run its data set's baseline (replacing any earlier one)."""
     with services.session() as session:
         run = _run(session, run_id)
+        if run.kind == "answers":
+            raise Invalid(f"run {run.id} measured answers, not retrieval: the gate's baseline is a retrieval run")
         row = session.get(EvalBaseline, run.dataset)
         if row is None:
             session.add(EvalBaseline(dataset=run.dataset, run_id=run.id, set_by=actor.name))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.errors import Invalid, NotFound
 from app.db.evaluation import EvalRun
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
+from app.evaluation.background import ANSWER_METRICS
 from app.evaluation.drilldown import query_rows
 from app.evaluation.runs import load_results
 from app.services import Services
@@ -65,7 +66,9 @@ def run_view(services: Services, run_id: int) -> dict:
             raise NotFound(f"no stored run {run_id}")
         bases = baselines(session)
         ks = list(run.ks)
-        columns = [c for c in _k_metric_names(ks) + ["mrr@10"] if any(c in x.metrics for x in run.results)]
+        answers = run.kind == "answers"
+        names = list(ANSWER_METRICS) if answers else _k_metric_names(ks) + ["mrr@10"]
+        columns = [c for c in names if any(c in x.metrics for x in run.results)]
         rows = [{"mode": x.mode, "metrics": x.metrics, "p50": x.latency_p50_ms, "p95": x.latency_p95_ms}
                 for x in run.results]
         gate = _gate(run, bases.get(run.dataset), session)
@@ -75,9 +78,9 @@ def run_view(services: Services, run_id: int) -> dict:
             "note": run.note, "as_user": (run.settings or {}).get("as_user"), "ks": ks, "columns": columns,
             "rows": rows, "is_baseline": bases.get(run.dataset) == run.id,
             "baseline_id": bases.get(run.dataset), "gate": gate,
-            "query_rows": query_rows(run),
-            "svg": line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
-                              f"recall@k per mode, run {run.id}"),
+            "query_rows": [] if answers else query_rows(run),
+            "svg": "" if answers else line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
+                                                 f"recall@k per mode, run {run.id}"),
         }
 
 

@@ -143,4 +143,16 @@ def test_an_evaluator_uploads_a_set_drills_into_a_query_and_cancels_a_run(browse
     page.click("[data-cancel]")
     page.wait_for_selector("#eval-job[data-state=cancelled]", timeout=WAIT_MS)
     shoot(page, "eval-cancelled")
+
+    page.goto(live_url + "/eval/new")
+    page.select_option("#answers-dataset", "handbook-qa")
+    page.fill("#answers-limit", "3")
+    page.click("[data-answers]")
+    page.wait_for_selector("#eval-job[data-state=done]", timeout=WAIT_MS)
+    page.goto(f"{live_url}/eval/runs/{page.locator('[data-run]').first.get_attribute('data-run')}")
+    assert page.locator("#metrics th", has_text="answer recall").count() == 1
+    shoot(page, "eval-answers-run")
+    accessible(page, "answer quality run")
+    page.set_viewport_size(PHONE)
+    shoot(page, "phone-eval-answers-run")
     context.close()

@@ -287,3 +287,34 @@ def test_a_running_evaluation_shows_time_left_and_can_be_cancelled(client, web_s
     assert client.post(f"/eval/jobs/{first}/cancel", data={"csrf": csrf}).status_code == 409
     with web_services.session() as session:
         assert session.query(EvalRun).count() == runs_before, "a cancelled run stores nothing"
+
+
+def test_answer_quality_is_measured_from_the_browser_and_shown_as_a_run(client):
+    """eval answers from the new-run page on the tiny set (gold answers): queued like a run, its progress
+    polled, stored as a run of kind answers whose table shows answer recall, citation precision, the
+    unsupported share, the not-found rate and latency. A set without gold answers, the organisation's own set,
+    an unknown name, a forged form and an employee are refused."""
+    login(client, "sofie")
+    assert client.post("/eval/answers", data={"dataset": "tiny", "csrf": csrf_of(client.get("/").text)}
+                       ).status_code == 403
+    login(client, "eva")
+    new = client.get("/eval/new").text
+    assert 'action="/eval/answers"' in new and '<option value="tiny">' in new
+    assert '<option value="org-feedback">' not in new
+    csrf = csrf_of(new)
+    assert client.post("/eval/answers", data={"dataset": "tiny"}).status_code == 403
+    assert client.post("/eval/answers", data={"dataset": "nope", "csrf": csrf}).status_code == 404
+    assert client.post("/eval/answers", data={"dataset": "org-feedback", "csrf": csrf}).status_code == 400
+    assert client.post("/eval/answers", data={"dataset": "tiny", "limit": "0", "csrf": csrf}).status_code == 400
+    started = client.post("/eval/answers", data={"dataset": "tiny", "limit": "3", "csrf": csrf})
+    assert started.status_code == 303
+    run_id = wait_done(client, started.headers["location"])
+    page = client.get(f"/eval/runs/{run_id}").text
+    assert 'data-mode="answers (extractive)"' in page
+    for column in ("answer recall", "citation precision", "unsupported share", "not found rate", "p95 ms"):
+        assert f">{column}<" in page, column
+    assert "Answer quality" in page and "<svg" not in page and 'id="queries"' not in page
+    assert re.search(rf'data-run="{run_id}"', client.get("/eval").text) and ">answers<" in client.get("/eval").text
+    assert "Make this the baseline" not in page
+    refused = client.post(f"/eval/runs/{run_id}/baseline", data={"csrf": csrf})
+    assert refused.status_code == 400, "an answers run is no baseline for the retrieval gate"

@@ -75,9 +75,9 @@ async def upload_dataset(request: Request, services: ServicesDep, user: Evaluato
     try:
         files = [f for f in form.files if f.path is not None or f.refused]
         if len(files) != 1:
-            raise DatasetRefused("the data set was refused: send exactly one zip file")
+            raise DatasetRefused("The data set was refused: send exactly one zip file")
         if files[0].refused:
-            raise DatasetRefused(f"the data set was refused: {files[0].refused}")
+            raise DatasetRefused(f"The data set was refused: {files[0].refused}")
         added = await run_in_threadpool(import_zip, services, actor_of(user), files[0].path, form.one("name"))
     except (DatasetRefused, Conflict) as exc:
         return render(request, "eval_new.html", new_context(services, user, upload_error=str(exc)),
@@ -108,6 +108,21 @@ def start_run(
     if cap is not None and cap < 1:
         raise Invalid("the limit is at least one query")
     job = runner(request).start(actor_of(user), dataset, modes, parse_ks(ks), cap)
+    return RedirectResponse(f"/eval/jobs/{job.id}", status_code=303)
+
+
+@router.post("/eval/answers")
+def start_answers(
+    request: Request, user: EvaluatorWriterDep, dataset: Annotated[str, Form()], limit: Annotated[str, Form()] = "",
+) -> Response:
+    """Answer quality (``inhouse eval answers``) on a set with gold answers, queued like a run."""
+    try:
+        cap = int(limit) if limit.strip() else None
+    except ValueError:
+        raise Invalid("the limit is a whole number of questions") from None
+    if cap is not None and cap < 1:
+        raise Invalid("the limit is at least one question")
+    job = runner(request).start_answers(actor_of(user), dataset, cap)
     return RedirectResponse(f"/eval/jobs/{job.id}", status_code=303)
 
 
