@@ -16,10 +16,12 @@ holds it, else into a temporary folder):
   verification, on the passages of one search per question) of the code at
   git revision REV — ``inference/extractive.py``, ``inference/verify.py`` and
   ``retrieval/rerank.py`` loaded from that revision, with its own scorer —
-  against today's (``AnswerService._extract``), interleaved question by
+  against today's (``AnswerService.quote``), interleaved question by
   question in this one process, so load from other jobs hits both alike. The
   ratio (baseline time / today's) is the figure to quote on a shared machine;
-  the absolute times only when ``uptime`` showed the machine idle.
+  the absolute times only when ``uptime`` showed the machine idle. The
+  extract step (``extract_answer`` alone) is reported beside the whole
+  answer step, with its own ratio.
 
 Results go to ``bench/results/answers-<date>.json``.
 """
@@ -127,30 +129,33 @@ def against_baseline(services: Services, questions: list[dict], who: list[str], 
                                                                              k=s.answer_passages), tokens)
         cases.append((q, hits))
 
-    def baseline(q, hits) -> str:
+    def baseline(q, hits) -> tuple[str, float]:
         passages = [passage_from_hit(h, i + 1) for i, h in enumerate(hits)]
+        started = time.perf_counter()
         extracted = old_extractive.extract_answer(
             q["question"], passages, old_scorer,
             old_extractive.ExtractiveSettings(min_score=s.answer_extractive_min_score))
+        extract_s = time.perf_counter() - started
         if not extracted.not_found:
             parsed = parse_citations(extracted.text, len(passages))
             old_verify.verify_answer(parsed, passages, old_scorer, s.answer_min_support)
-        return extracted.text
+        return extracted.text, extract_s
 
-    def today(q, hits) -> str:
-        result = AnswerResult(q["question"], q["question"], "")
-        for _ in service.quote(q["question"], hits, result, Tracer()):
+    def today(q, hits) -> tuple[str, float]:
+        result, trace = AnswerResult(q["question"], q["question"], ""), Tracer()
+        for _ in service.quote(q["question"], hits, result, trace):
             pass
-        return result.answer
+        return result.answer, trace.timings_ms["extract"] / 1000
 
     old_s, new_s, ratios, old_ok, new_ok = [], [], [], 0, 0
+    old_x, new_x, x_ratios = [], [], []  # the extract step alone (no citations, no verification)
     for r in range(rounds):
         for i, (q, hits) in enumerate(cases):
             runs = [("old", baseline), ("new", today)] if (i + r) % 2 == 0 else [("new", today), ("old", baseline)]
-            took = {}
+            took, extract = {}, {}
             for label, fn in runs:
                 started = time.perf_counter()
-                text = fn(q, hits)
+                text, extract[label] = fn(q, hits)
                 took[label] = time.perf_counter() - started
                 if r == 0:
                     hit = norm(q["answer"]) in norm(text)
@@ -158,6 +163,9 @@ def against_baseline(services: Services, questions: list[dict], who: list[str], 
             old_s.append(took["old"])
             new_s.append(took["new"])
             ratios.append(took["old"] / took["new"])
+            old_x.append(extract["old"])
+            new_x.append(extract["new"])
+            x_ratios.append(extract["old"] / extract["new"])
     return {
         "baseline": rev, "rounds": rounds,
         "answer_step_s": {
@@ -166,6 +174,12 @@ def against_baseline(services: Services, questions: list[dict], who: list[str], 
         },
         "ratio_of_totals": round(sum(old_s) / sum(new_s), 2),
         "ratio_median": round(statistics.median(ratios), 2),
+        "extract_step_s": {
+            "baseline": {"p50": round(percentile(old_x, 0.5), 3), "p95": round(percentile(old_x, 0.95), 3)},
+            "today": {"p50": round(percentile(new_x, 0.5), 3), "p95": round(percentile(new_x, 0.95), 3)},
+        },
+        "extract_ratio_of_totals": round(sum(old_x) / sum(new_x), 2),
+        "extract_ratio_median": round(statistics.median(x_ratios), 2),
         "correct": {"baseline": old_ok, "today": new_ok, "questions": len(cases)},
     }
 
@@ -205,6 +219,10 @@ def main() -> None:
               f"{b['answer_step_s']['today']['p95']} s; {b['ratio_of_totals']}× faster (totals), "
               f"{b['ratio_median']}× (median per question); correct {b['correct']['baseline']} → "
               f"{b['correct']['today']} of {b['correct']['questions']}")
+        x = b["extract_step_s"]
+        print(f"extract step alone: p50 {x['baseline']['p50']} s → {x['today']['p50']} s, p95 {x['baseline']['p95']} s → "
+              f"{x['today']['p95']} s; {b['extract_ratio_of_totals']}× faster (totals), "
+              f"{b['extract_ratio_median']}× (median per question)")
     print(f"load average before {out['load_before']}, after {out['load_after']} on {out['cpus']} CPUs")
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)

@@ -16,6 +16,7 @@ documents do not answer the question, rather than quoting something weak.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -30,6 +31,13 @@ _BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[A-Z0-9\"'(\[])|\n+")
 _ABBREVIATION = re.compile(r"(?:\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|No|vs|etc|e\.g|i\.e|approx|Inc|Ltd|Co|Jr|Sr)\.)$")
 MIN_WORDS = 4
 MAX_CHARS = 400
+# words that tell no sentence apart in the shortlist (a question's "what", "is", "the")
+_STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or is are was were be been being do does did what which who whom "
+    "whose when where why how that this these those it its as into than then there their they them he she his her "
+    "i my me you your we our us can could should would may might must will shall not no if about after before "
+    "during over under between per".split()
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,11 @@ class ExtractiveSettings:
     rank_weight: float = 0.5
     same_passage: bool = True  # a second sentence only from the first one's passage (one citation)
     passage_weight: float = 1.0  # share of the whole passage's logit added to each of its sentences (ranking)
+    # sentences the cross-encoder scores: the ones sharing most of the question's words (issue 17,
+    # latency). A sample question brings ~90 candidates, a SQuAD one 23; 24 lost nothing against
+    # scoring them all (SQuAD 0-199, the samples), 16 lost the issue's first example, 8 and 12 lost
+    # SQuAD answers (docs/inference.md, "The extract step"). None scores them all.
+    max_candidates: int | None = 24
 
 
 @dataclass(frozen=True)
@@ -115,31 +128,60 @@ def _with_marker(text: str, n: int) -> str:
     return f"{stripped} [{n}]."
 
 
+def _terms(text: str) -> set[str]:
+    """Content words cut to six letters, so "employees" meets "employee" and "reported" meets "report"."""
+    return {w[:6] for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS}
+
+
+def shortlist(question: str, candidates: Sequence[SentenceSpan], titles: Mapping[int, str | None],
+              keep: int | None) -> list[SentenceSpan]:
+    """The ``keep`` candidates that share the most question words, each word weighted by its rarity.
+
+    Scoring a pair with the cross-encoder is the whole cost of an extractive answer; sharing no
+    rare word with the question is cheap to see. Rarity is counted among the candidates
+    themselves (a word in every sentence of a handbook tells none apart), and the title counts
+    as part of each sentence, as in the pair the cross-encoder reads. Ties keep the search's
+    order (the sort is stable and the candidates come passage by passage)."""
+    if keep is None or len(candidates) <= keep:
+        return list(candidates)
+    asked = _terms(question)
+    words = [_terms(f"{titles.get(c.n) or ''} {c.text}") & asked for c in candidates]
+    weight = {t: math.log(1 + len(words) / (1 + sum(t in w for w in words))) for t in asked}
+    overlap = [sum(weight[t] for t in w) for w in words]
+    best = sorted(range(len(candidates)), key=lambda i: overlap[i], reverse=True)[:keep]
+    return [candidates[i] for i in sorted(best)]
+
+
+def score_alone(scorer: PairScorer, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """Each pair scored in a call of its own: for whole passages, which a batch pads to the longest.
+
+    Six passages of 60–512 tokens in one batch were all padded to the longest, and the padding
+    was most of the extract step's time: scored one by one they took 3.2× less on this 2-core CPU
+    (docs/inference.md). A passage's logit also no longer depends on what shares its batch (the
+    int8 model's scale is per batch). Sentence pairs (20–100 tokens) gained little from it and
+    stay batched."""
+    return [float(scorer.score([pair])[0]) for pair in pairs]
+
+
 def extract_answer(
     question: str, passages: Sequence[Passage], scorer: PairScorer,
     settings: ExtractiveSettings = ExtractiveSettings(), passage_logits: Mapping[int, float] | None = None,
 ) -> ExtractiveAnswer:
-    """Score every candidate sentence against the question (one batch) and quote the best.
+    """Score the shortlisted candidate sentences against the question and quote the best.
 
     ``passage_logits``: the cross-encoder's logit for each whole passage (by ``n``) when the
-    search already computed it (re-ranking); otherwise the passages are scored here too.
+    search already computed it (re-ranking); otherwise the passages that hold a shortlisted
+    sentence are scored here too (a passage without one cannot be quoted, so its score is unused).
     """
-    candidates = candidate_sentences(passages)
-    if not candidates:
+    found = candidate_sentences(passages)
+    if not found:
         return ExtractiveAnswer("", [], 0)
     titles = {p.n: p.title for p in passages}
     order = {p.n: i for i, p in enumerate(passages)}
+    candidates = shortlist(question, found, titles, settings.max_candidates)
     pairs = [(question, f"{titles[c.n]}. {c.text}" if titles[c.n] else c.text) for c in candidates]
-    whole = settings.passage_weight and passage_logits is None
-    if whole:  # does the passage as a whole answer? (context a sentence alone lacks)
-        pairs += [(question, p.text) for p in passages]
     logits = [float(x) for x in scorer.score(pairs)]
-    if not settings.passage_weight:
-        context = {p.n: 0.0 for p in passages}
-    elif whole:
-        context = {p.n: settings.passage_weight * logits[len(candidates) + i] for i, p in enumerate(passages)}
-    else:
-        context = {p.n: settings.passage_weight * passage_logits[p.n] for p in passages}
+    context = _passage_context(question, passages, {c.n for c in candidates}, scorer, settings, passage_logits)
     # ranked by the sentence, its passage and the passage's place; quoted only on the sentence's own score
     ranked = sorted(
         ((logit + context[c.n] - settings.rank_weight * order[c.n], SentenceSpan(c.n, c.text, c.start, c.end, logit))
@@ -148,7 +190,7 @@ def extract_answer(
     )
     best = ranked[0][1]
     if best.probability < settings.min_score:
-        return ExtractiveAnswer("", [], len(candidates))
+        return ExtractiveAnswer("", [], len(found))
     picked = [best]
     for _, other in ranked[1:]:
         if len(picked) == settings.max_sentences:
@@ -158,4 +200,18 @@ def extract_answer(
             picked.append(other)
     # read in the order the text has them: passage by passage, sentence by sentence
     picked.sort(key=lambda s: (order[s.n], s.start))
-    return ExtractiveAnswer(" ".join(_with_marker(s.text, s.n) for s in picked), picked, len(candidates))
+    return ExtractiveAnswer(" ".join(_with_marker(s.text, s.n) for s in picked), picked, len(found))
+
+
+def _passage_context(
+    question: str, passages: Sequence[Passage], wanted: set[int], scorer: PairScorer,
+    settings: ExtractiveSettings, passage_logits: Mapping[int, float] | None,
+) -> dict[int, float]:
+    """What each passage as a whole adds to its sentences' rank (context a sentence alone lacks)."""
+    if not settings.passage_weight:
+        return {p.n: 0.0 for p in passages}
+    if passage_logits is not None:
+        return {p.n: settings.passage_weight * passage_logits[p.n] for p in passages}
+    scored = [p for p in passages if p.n in wanted]
+    logits = dict(zip((p.n for p in scored), score_alone(scorer, [(question, p.text) for p in scored])))
+    return {p.n: settings.passage_weight * logits.get(p.n, 0.0) for p in passages}

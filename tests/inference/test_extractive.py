@@ -93,3 +93,35 @@ def test_passages_the_search_already_reranked_are_not_scored_again(cross_encoder
     assert len(reusing.pairs) == second.candidates == len(scoring_all.pairs) - len(passages)
     assert all(text not in {p.text for p in passages} for _, text in reusing.pairs)
 
+
+
+def test_only_the_sentences_sharing_the_questions_words_are_scored(cross_encoder):
+    # issue 17 (latency): a sample question brings ~90 candidate sentences; the cross-encoder reads the
+    # shortlist only, and a passage none of whose sentences made it is not scored as a whole either
+    filler = Passage(n=2, title="Canteen", doc_id="d3", text=" ".join(
+        f"The canteen menu for week {i} lists soup, salad and a warm dish." for i in range(30)))
+    question = "How many vacation days do permanent employees get per year?"
+    counting = CountingScorer(cross_encoder)
+    answer = extract_answer(question, [HANDBOOK, filler], counting, ExtractiveSettings(max_candidates=3))
+    assert "25 days of paid vacation per calendar year [1]." in answer.text
+    assert answer.candidates == 33  # every candidate is counted, 3 are scored (ties keep the search's order)
+    assert len([t for _, t in counting.pairs if t.startswith("Leave handbook. ")]) == 3
+    assert filler.text not in {t for _, t in counting.pairs} and HANDBOOK.text in {t for _, t in counting.pairs}
+
+
+def test_each_whole_passage_is_scored_on_its_own_never_padded_in_a_batch(cross_encoder):
+    # issue 17 (latency): six passages of 60-512 tokens in one batch were padded to the longest
+    calls = []
+
+    class RecordingScorer:
+        model_id = cross_encoder.model_id
+
+        def score(self, pairs):
+            calls.append([text for _, text in pairs])
+            return cross_encoder.score(pairs)
+
+    answer = extract_answer("How many vacation days do permanent employees get per year?", [BADGES, HANDBOOK],
+                            RecordingScorer())
+    assert "25 days of paid vacation per calendar year [1]." in answer.text
+    whole = [batch for batch in calls if set(batch) & {HANDBOOK.text, BADGES.text}]
+    assert sorted(whole) == sorted([[HANDBOOK.text], [BADGES.text]])
