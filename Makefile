@@ -42,8 +42,11 @@ export HF_HUB_OFFLINE := 1
 
 run: setup demo serve
 
+# One pytest worker per core, at most four (each loads its own models: about 3 GB).
+TEST_JOBS ?= $(shell n=$$(nproc); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist worksteal
 
 setup: system-deps venv models doctor
 
