@@ -49,27 +49,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PASSWORD = "bench-password-123"
-WORDS = ("robot fleet controller warehouse battery firmware incident report expense claim approval manager "
-         "contractor leave policy laptop encryption vpn certificate safety inspection rollback database failover "
-         "on-call rotation receipt travel booking budget quarterly review onboarding badge visitor office").split()
+def _ingest_bench():
+    """bench/ingest.py, for its synthetic documents (one generator for both benchmarks)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_ingest", REPO / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def synth_docs(folder: Path, n: int, paragraphs: int = 14, seed: int = 0) -> None:
-    """bench/ingest.py's documents: headings, numbered rules, ~10 chunks of 256 tokens each."""
-    rng = random.Random(seed)
-    for d in range(n):
-        lines = [f"# Procedure {d}: {rng.choice(WORDS).title()} {rng.choice(WORDS)}", ""]
-        for p in range(paragraphs):
-            if p % 4 == 0:
-                lines += [f"## Section {p // 4 + 1}", ""]
-            sentences = [
-                f"The {rng.choice(WORDS)} {rng.choice(WORDS)} must be "
-                f"{rng.choice(['approved', 'logged', 'reviewed', 'escalated'])} within {rng.randint(1, 90)} days "
-                f"by the {rng.choice(WORDS)} team (rule {d}.{p}.{s}, ref {rng.randint(10000, 99999)})."
-                for s in range(rng.randint(5, 9))
-            ]
-            lines += [" ".join(sentences), ""]
-        (folder / f"doc-{d:05d}.md").write_text("\n".join(lines))
+_ingest = _ingest_bench()
+WORDS, synth_docs = _ingest.WORDS, _ingest.synth_docs
 
 
 def pct(values: list[float], q: float) -> float:
