@@ -208,6 +208,12 @@ class Services:
             if row is None:
                 raise NotFound("the collection does not exist yet: ingest something first")
             row.search_profile = profile.as_dict()
+        self.refresh_search_profile(collection)
+
+    def refresh_search_profile(self, collection: str | None = None) -> None:
+        """After the main collection's profile changed: the cached searcher follows it from the next search."""
+        if self._searcher is not None and (collection or self.settings.collection) == self.settings.collection:
+            self._searcher.profile = self.search_profile()
 
     def searcher_for(self, index: "VectorIndex", profile: "SearchProfile | None" = None) -> "HybridSearcher":
         from retrieval.search import HybridSearcher

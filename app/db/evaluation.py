@@ -1,4 +1,4 @@
-"""SQL tables of the evaluation suite: built eval collections, stored runs, feedback judgments.
+"""SQL tables of the evaluation suite: built eval collections, stored runs, feedback judgments, profile changes.
 
 A run keeps everything needed to compare it later without the data set at
 hand: its settings, model ids, data set hash, git commit, the judgments it
@@ -66,7 +66,8 @@ class EvalResult(Base):
     metrics: Mapped[dict] = mapped_column(JSON)
     latency_p50_ms: Mapped[float] = mapped_column(Float, default=0.0)
     latency_p95_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    rankings: Mapped[dict] = mapped_column(JSON)  # query id -> {doc id: score}, best first
+    # query id -> {doc id: score}, best first; in a run of kind "answers": query id -> that question's numbers
+    rankings: Mapped[dict] = mapped_column(JSON)
 
     run: Mapped[EvalRun] = relationship(back_populates="results")
 
@@ -85,8 +86,9 @@ class FeedbackJudgment(Base):
     doc_id: Mapped[str] = mapped_column(String(64))
     chunk_id: Mapped[str | None] = mapped_column(String(36))
     grade: Mapped[int] = mapped_column(Integer)
-    verdict: Mapped[str] = mapped_column(String(20))  # up | wrong_sources | review
-    origin: Mapped[str] = mapped_column(String(10), default="reader", server_default="reader")  # reader | review
+    verdict: Mapped[str] = mapped_column(String(20))  # up | wrong_sources | review | relevant | not_relevant
+    origin: Mapped[str] = mapped_column(String(10), default="reader", server_default="reader")
+    # reader | review | evaluator (added from a query's page, app.evaluation.judging)
     answer_id: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -99,3 +101,25 @@ class EvalBaseline(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
     set_by: Mapped[str] = mapped_column(String(200))
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchProfileChange(Base):
+    """Who set a collection's search profile, when, from which tune run, and what it was before.
+
+    The audit record of applying a tuned profile (from the browser or `inhouse eval tune --save`)
+    and what makes it reversible: restoring puts back ``before`` of the latest change not yet
+    reverted, and records that as a change of its own (``reverted`` names it).
+    """
+
+    __tablename__ = "search_profile_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    collection: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # apply | restore
+    before: Mapped[dict | None] = mapped_column(JSON)  # None: the code's defaults
+    after: Mapped[dict | None] = mapped_column(JSON)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("eval_runs.id", ondelete="SET NULL"))
+    reverted: Mapped[int | None] = mapped_column(Integer)  # on a restore: the change it undid
+    reverted_by: Mapped[int | None] = mapped_column(Integer)  # on an apply: the restore that undid it
