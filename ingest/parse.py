@@ -16,6 +16,7 @@ from ingest import offline  # noqa: F401  (sets the offline environment before u
 from ingest.document import Block, ParsedDocument
 from ingest.errors import CorruptDocumentError, EncryptedDocumentError, IngestError, NoTextError
 from ingest.html_text import skip_narrative_check
+from ingest.pdf_pages import PageCounter, PageProgress, counting_pages, no_pages
 from ingest.sniff import FileKind
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,14 @@ def read_text(path: Path) -> str:
     return str(best)
 
 
-def parse(path: Path, kind: FileKind, ocr_languages: str = "eng") -> ParsedDocument:
+def parse(
+    path: Path, kind: FileKind, ocr_languages: str = "eng", progress: PageProgress = no_pages
+) -> ParsedDocument:
+    """``progress`` hears a PDF's pages as they are read: ("parse", n, m) from its text layer, then
+    ("ocr", j, k) for the k pages without one (``ingest.pdf_pages``); other types report nothing."""
     try:
         if kind.kind == "pdf":
-            return _parse_pdf(path, ocr_languages)
+            return _parse_pdf(path, ocr_languages, progress)
         if kind.kind == "csv":
             return _parse_csv(read_text(path))
         elements = _partition(path, kind)
@@ -135,7 +140,7 @@ def _limit_tesseract_threads() -> None:
     pt.subprocess_args = subprocess_args
 
 
-def _ocr_pages(path: Path, missing: list[int], ocr_languages: str) -> list:
+def _ocr_pages(path: Path, missing: list[int], ocr_languages: str, counter: PageCounter) -> list:
     """OCR only the pages without a text layer, several at a time.
 
     One scanned signature page in a 100-page contract costs one page of OCR, not a hundred.
@@ -166,7 +171,11 @@ def _ocr_pages(path: Path, missing: list[int], ocr_languages: str) -> list:
             singles.append(single)
 
         def ocr(single: Path) -> list:
-            return partition_pdf(filename=str(single), strategy="ocr_only", languages=languages)
+            found = partition_pdf(filename=str(single), strategy="ocr_only", languages=languages)
+            counter.one_more()  # pages finish out of order; the count of pages done only grows
+            return found
+
+        counter.start()
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(singles), os.cpu_count() or 1))) as pool:
             per_page = list(pool.map(ocr, singles))
@@ -178,17 +187,21 @@ def _ocr_pages(path: Path, missing: list[int], ocr_languages: str) -> list:
     return elements
 
 
-def _parse_pdf(path: Path, ocr_languages: str) -> ParsedDocument:
+def _parse_pdf(path: Path, ocr_languages: str, progress: PageProgress) -> ParsedDocument:
     from unstructured.partition.pdf import partition_pdf
 
     pages = _pdf_page_count(path)
-    elements = partition_pdf(filename=str(path), strategy="fast")
+    reading = PageCounter(progress, "parse", pages)
+    reading.start()
+    with counting_pages(reading.reached):
+        elements = partition_pdf(filename=str(path), strategy="fast")
+    reading.finish()  # a PDF unstructured finds too complex is not walked: its pages go to OCR below
     text_pages = {e.metadata.page_number for e in elements if e.text.strip()}
     missing = [p for p in range(1, pages + 1) if p not in text_pages]
     ocr_pages: list[int] = []
     if missing:
         log.info("%s: %d page(s) without a text layer, running OCR", path.name, len(missing))
-        ocr_elements = _ocr_pages(path, missing, ocr_languages)
+        ocr_elements = _ocr_pages(path, missing, ocr_languages, PageCounter(progress, "ocr", len(missing)))
         ocr_pages = sorted({e.metadata.page_number for e in ocr_elements if e.text.strip()})
         elements = sorted(
             [*elements, *ocr_elements], key=lambda e: (e.metadata.page_number or 0)

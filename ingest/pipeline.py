@@ -21,6 +21,7 @@ from ingest.encoders import DenseEncoder
 from ingest.errors import NoTextError
 from ingest.offline import use_local_spacy
 from ingest.parse import parse
+from ingest.pdf_pages import PageProgress, no_pages
 from ingest.sniff import FileKind, sniff
 
 
@@ -51,12 +52,17 @@ def _splitter(chunk_size: int, chunk_overlap: int, encoder) -> SentenceSplitter:
 
 
 def prepare_chunks(
-    path: Path, config: PrepareConfig, encoder: DenseEncoder, name: str | None = None
+    path: Path, config: PrepareConfig, encoder: DenseEncoder, name: str | None = None,
+    progress: PageProgress = no_pages,
 ) -> PreparedDocument:
-    """``name``: the original file name (the stored copy has none), a tie-breaker for text types."""
+    """``name``: the original file name (the stored copy has none), a tie-breaker for text types.
+    ``progress`` hears a PDF's pages as they are read ("parse" and "ocr", n of m), then ("chunk", 0, 0)
+    when the text is being cleaned and chunked: what a library row shows while a file is prepared."""
     use_local_spacy(config.models_dir)
     kind = sniff(path, config.max_unpacked_bytes, name)
-    parsed = clean_document(parse(path, kind, config.ocr_languages))
+    parsed = parse(path, kind, config.ocr_languages, progress)
+    progress("chunk", 0, 0)
+    parsed = clean_document(parsed)
     splitter = _splitter(config.chunk_size, config.chunk_overlap, encoder)
     clean_text, chunks = chunk_document(parsed, splitter, encoder.count_tokens)
     chunks = drop_duplicates(chunks, config.near_duplicate_threshold)

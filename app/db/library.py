@@ -110,6 +110,8 @@ class IngestJob(Base):
     requested_by: Mapped[str | None] = mapped_column(String(200))  # who queued it, when known
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # stop at the next checkpoint
     cancel_requested_by: Mapped[str | None] = mapped_column(String(200))
+    pages_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # stage parse/ocr: pages read
+    pages_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IndexCollection(Base):

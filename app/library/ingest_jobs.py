@@ -42,6 +42,7 @@ from sqlalchemy import delete, select
 
 from app.library.access import apply_access, payload_access
 from app.library.documents import document_acl, record_cancel, record_failure, storage_error, text_file
+from app.library.parse_progress import JobPages
 from app.progress import Progress, no_progress
 from app.services import Services
 from app.db.library import Chunk as ChunkRow
@@ -167,7 +168,9 @@ class JobRunner:
                     waiting.append((job_id, done))
                     return
                 stored, source = started
-                waiting.append((job_id, pool.submit(prepare_chunks, stored, config, self.services.encoder, source)))
+                pages = JobPages(self.services.session, job_id)  # "parsing (page n of m)" on the job row
+                waiting.append((job_id, pool.submit(prepare_chunks, stored, config, self.services.encoder, source,
+                                                    pages)))
 
         for _ in range(PARSE_AHEAD):
             submit_next()
@@ -192,7 +195,7 @@ class JobRunner:
             if job.cancel_requested_at is not None:
                 return None
             job.status, job.started_at, job.error = "running", utcnow(), None  # claimed: attempts counted then
-            job.stage = "parse"
+            job.stage, job.pages_done, job.pages_total = "parse", 0, 0  # pages: from this attempt's parse
             if doc.status != "ready":  # a previous version, if any, is what readers get until this one is done
                 doc.status = "processing"
             return Path(doc.stored_path), doc.source

@@ -133,13 +133,16 @@ class Progress:
     doc_id: str
     title: str
     source: str
-    state: str  # queued | parsing | embedding | cancelling | ready | failed | unchanged | cancelled
+    state: str  # queued | parsing | chunking | embedding | cancelling | ready | failed | unchanged | cancelled
     chunks_done: int
     chunks_total: int
     elapsed_s: float | None
     error: str | None
     can_manage: bool = False  # the reader may cancel or retry it (set where the user is known)
     cancelled_by: str | None = None
+    pages_done: int = 0  # while parsing: pages read (or, with ``ocr``, scanned pages read by OCR)
+    pages_total: int = 0  # 0: not known yet, or a file without pages
+    ocr: bool = False
 
     @property
     def final(self) -> bool:
@@ -149,11 +152,16 @@ class Progress:
     def percent(self) -> int:
         return int(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
 
+    @property
+    def page_percent(self) -> int:
+        return int(100 * self.pages_done / self.pages_total) if self.pages_total else 0
+
 
 def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = None) -> Progress:
     now = now or datetime.now(timezone.utc)
-    done = total = 0
+    done = total = pages_done = pages_total = 0
     elapsed = None
+    stage = None
     if job is None:
         state = {"ready": "unchanged"}.get(doc.status, doc.status)
         error = doc.error
@@ -167,7 +175,10 @@ def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = Non
         elif job.status == "running" and job.cancel_requested_at is not None:
             state = "cancelling"
         elif job.status == "running":
-            state = "embedding" if job.stage == "embed" else "parsing"
+            stage = job.stage
+            state = {"embed": "embedding", "chunk": "chunking"}.get(stage or "", "parsing")
+            if stage in ("parse", "ocr"):
+                pages_done, pages_total = job.pages_done or 0, job.pages_total or 0
         elif job.status == "done":
             state, done = "ready", total
         elif job.status == "cancelled":
@@ -176,7 +187,8 @@ def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = Non
             state = "failed"
             error = error or doc.error
     return Progress(doc.id, doc.title, doc.source, state, done, total, elapsed, error,
-                    cancelled_by=job.cancel_requested_by if job is not None else None)
+                    cancelled_by=job.cancel_requested_by if job is not None else None,
+                    pages_done=pages_done, pages_total=pages_total, ocr=stage == "ocr")
 
 
 def latest_job(session: Session, doc_id: str) -> IngestJob | None:
@@ -312,7 +324,7 @@ class DocumentView:
     @property
     def pending(self) -> bool:
         """A job is queued or running (so there is something to cancel)."""
-        return self.progress.state in ("queued", "parsing", "embedding")
+        return self.progress.state in ("queued", "parsing", "chunking", "embedding")
 
 
 def document_view(session: Session, user: User, data_dir, doc_id: str, max_chunks: int = 200) -> DocumentView:
