@@ -53,6 +53,12 @@ class Conflict(InhouseError):
     status, code = 409, "conflict"
 
 
+class TooMany(InhouseError):
+    """The caller has too much work waiting already; asking again later will do."""
+
+    status, code = 429, "too_many_requests"
+
+
 class Unavailable(InhouseError):
     """A model, the index or another dependency cannot be used right now."""
 

@@ -6,10 +6,11 @@ asked, and can be redeemed once: a reconnecting EventSource (or anyone else)
 gets 204, which tells the browser to stop, so an answer is never generated
 or replayed twice. Tickets not redeemed within a few minutes are dropped.
 
-The answer itself runs in a worker thread with its own event loop: search,
-the cross-encoder and a CPU generator are blocking work, and the server's loop
-must keep serving other users meanwhile. When the browser goes away the
-stream is closed, which closes the answer generator, which stops the model.
+The answer itself starts when the question is posted, in a worker thread with
+its own event loop (``Relay``): search, the cross-encoder and a CPU generator
+are blocking work, and the server's loop must keep serving other users
+meanwhile. When the browser goes away the stream is closed, which closes the
+answer generator, which stops the model.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Callable, Iterator
 
+from app.errors import TooMany
 from retrieval.schema import IndexFilter
 
 TICKET_TTL_S = 300
@@ -39,27 +41,42 @@ class PendingQuestion:
 
 
 class PendingQuestions:
-    def __init__(self) -> None:
-        self._items: dict[str, PendingQuestion] = {}
+    """Tickets for answers already started, each waiting for its one reader.
+
+    A user may have ``per_user`` tickets not yet redeemed: an answer starts when its
+    question is posted, so posting without ever reading must not start work without end."""
+
+    def __init__(self, per_user: int = 4) -> None:
+        self.per_user = per_user
+        self._items: dict[str, tuple[PendingQuestion, Relay]] = {}
         self._lock = threading.Lock()
 
-    def add(self, pending: PendingQuestion) -> str:
+    def add(self, pending: PendingQuestion, relay: Relay) -> str:
+        """A ticket for ``pending`` and its answer (start the relay once this returns);
+        raises TooMany when the user has ``per_user`` waiting."""
         ticket = secrets.token_urlsafe(18)
         with self._lock:
             now = time.monotonic()
-            for key in [k for k, v in self._items.items() if now - v.created > TICKET_TTL_S]:
-                del self._items[key]
-            self._items[ticket] = pending
+            for key in [k for k, (p, _) in self._items.items() if now - p.created > TICKET_TTL_S]:
+                self._items.pop(key)[1].stop()
+            if sum(p.user_id == pending.user_id for p, _ in self._items.values()) >= self.per_user:
+                raise TooMany("Answers to your earlier questions are still waiting to be read; "
+                              "open them or wait a moment before asking again.")
+            self._items[ticket] = (pending, relay)
         return ticket
 
-    def redeem(self, ticket: str, user_id: int) -> PendingQuestion | None:
-        """The question, once, for the user who asked it; None otherwise."""
+    def redeem(self, ticket: str, user_id: int) -> tuple[PendingQuestion, Relay] | None:
+        """The question and its started answer, once, for the user who asked; None otherwise."""
         with self._lock:
-            pending = self._items.get(ticket)
-            if pending is None or pending.user_id != user_id:
+            entry = self._items.get(ticket)
+            if entry is None or entry[0].user_id != user_id:
                 return None
             del self._items[ticket]
-        return pending if time.monotonic() - pending.created <= TICKET_TTL_S else None
+        pending, relay = entry
+        if time.monotonic() - pending.created > TICKET_TTL_S:
+            relay.stop()
+            return None
+        return entry
 
 
 def sse(event: str, data: str) -> str:
@@ -113,51 +130,103 @@ def answer_slots(settings) -> AnswerSlots:
     return AnswerSlots(32 if remote else max(1, os.cpu_count() or 1))
 
 
-async def in_thread(make: Callable[[], AsyncIterator], slots: AnswerSlots | None = None,
-                    queued: object = None) -> AsyncIterator:
-    """Iterate an async generator that does blocking work, on a thread with its own loop.
+class Relay:
+    """An answer worked on a thread of its own, its events kept until one reader takes them.
 
-    With ``slots``, the work waits for a free slot first; ``queued`` is yielded once if
-    it has to wait, so the reader is told why nothing happens yet."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
-    done = object()
+    The thread has its own event loop because search, the cross-encoder and a CPU
+    generator block. The web page starts the relay when the question is POSTed and
+    reads it when the browser opens the stream, so that round trip overlaps the
+    search instead of coming before it. Events wait in a buffer until the reader
+    attaches, then go to the reader's loop as they come. When the reader stops
+    (the browser left), the answer generator is closed, which stops the model.
 
-    def run() -> None:
+    With ``slots``, the work waits for a free slot first; ``queued`` is sent once if
+    it has to wait, so the reader is told why nothing happens yet.
+    """
+
+    def __init__(self, make: Callable[[], AsyncIterator], slots: AnswerSlots | None = None,
+                 queued: object = None) -> None:
+        self._make, self._slots, self._queued = make, slots, queued
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[str, object]] = []
+        self._sink: tuple[asyncio.AbstractEventLoop, asyncio.Queue] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="answer", daemon=True)
+
+    def start(self) -> Relay:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop at the next event (or before starting, if still queued for a slot)."""
+        self._stop.set()
+
+    def _put(self, kind: str, item: object) -> None:
+        with self._lock:
+            if self._sink is None:
+                self._buffer.append((kind, item))
+                return
+            loop, queue = self._sink
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, item))
+        except RuntimeError:  # the reader's loop is closed: nobody will read on
+            self._stop.set()
+
+    def _run(self) -> None:
+        slots = self._slots
         if slots is not None and not slots.try_take():
-            if queued is not None:
-                loop.call_soon_threadsafe(queue.put_nowait, ("item", queued))
+            if self._queued is not None:
+                self._put("item", self._queued)
             slots.take()
+
         async def consume() -> None:
-            agen = make()
+            agen = self._make()
             try:
                 async for item in agen:
-                    loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
-                    if stop.is_set():
+                    self._put("item", item)
+                    if self._stop.is_set():
                         break
-            except BaseException as exc:  # handed to the caller, who decides what the user sees
-                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            except BaseException as exc:  # handed to the reader, who decides what the user sees
+                self._put("error", exc)
             finally:
                 await agen.aclose()
 
         try:
-            if not stop.is_set():  # the reader may have left while queued
+            if not self._stop.is_set():  # the reader may have left while queued
                 asyncio.run(consume())
         finally:
             if slots is not None:
                 slots.give()
-            loop.call_soon_threadsafe(queue.put_nowait, ("done", done))
+            self._put("done", None)
 
-    thread = threading.Thread(target=run, name="answer", daemon=True)
-    thread.start()
+    async def events(self) -> AsyncIterator:
+        """The events so far and as they come; an error the work raised is raised here."""
+        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+        with self._lock:
+            if self._sink is not None:
+                raise RuntimeError("a relay has one reader")
+            for entry in self._buffer:
+                queue.put_nowait(entry)
+            self._buffer.clear()
+            self._sink = (loop, queue)
+        try:
+            while True:
+                kind, item = await queue.get()
+                if kind == "done":
+                    return
+                if kind == "error":
+                    raise item
+                yield item
+        finally:
+            self.stop()
+
+
+async def in_thread(make: Callable[[], AsyncIterator], slots: AnswerSlots | None = None,
+                    queued: object = None) -> AsyncIterator:
+    """Iterate an async generator that does blocking work, on a thread with its own loop."""
+    relay = Relay(make, slots, queued).start()
     try:
-        while True:
-            kind, item = await queue.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise item
+        async for item in relay.events():
             yield item
     finally:
-        stop.set()
+        relay.stop()  # closing this generator does not close the inner one at once

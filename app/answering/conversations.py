@@ -88,6 +88,7 @@ def delete(session: Session, user_id: int, conversation_id: int) -> None:
     conversation = get_own(session, user_id, conversation_id)
     for answer in session.scalars(select(AnswerRecord).where(AnswerRecord.conversation_id == conversation.id)):
         session.delete(answer)
+    session.flush()  # the answers first: the ORM does not know they hang off the conversation
     session.delete(conversation)
     session.flush()
 

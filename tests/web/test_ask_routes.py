@@ -140,6 +140,52 @@ def test_an_answer_streams_its_stages_then_a_cited_checked_answer_once(client):
     assert page.status_code == 200 and "25 vacation days" in page.text
 
 
+def test_the_answer_is_under_way_before_the_browser_opens_its_stream(client):
+    """The POST starts the answer, so the round trip to open the stream overlaps the search;
+    whatever was done meanwhile is sent, in order, once the stream opens."""
+    import time
+
+    csrf = signed_in(client, "sofie")
+    r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?", "conversation_id": ""},
+                    headers=HX)
+    cid = re.search(r'id="conversation-id" name="conversation_id" value="(\d+)"', r.text).group(1)
+    deadline = time.monotonic() + 120
+    while 'id="answer-' not in (page := client.get(f"/c/{cid}").text) and time.monotonic() < deadline:
+        time.sleep(0.2)  # nobody has opened the stream: the answer is written and stored anyway
+    assert "level 2" in page
+    with client.stream("GET", re.search(r'sse-connect="([^"]+)"', r.text).group(1)) as s:
+        events = sse_events("".join(s.iter_text()))
+    names = [n for n, _ in events]
+    assert names[0] == "status" and names[-2:] == ["answer", "done"] and names.count("answer") == 1
+    assert 'data-state="done"' in final_answer(events)
+
+
+def test_a_user_cannot_pile_up_answers_nobody_reads(client):
+    csrf = signed_in(client, "sofie")
+    tickets = []
+    for _ in range(4):
+        r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
+        assert r.status_code == 200
+        tickets.append(re.search(r'sse-connect="([^"]+)"', r.text).group(1))
+    refused = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
+    assert refused.status_code == 429 and "still waiting to be read" in refused.text
+    signed_in(client, "bob")  # another user is not held up by sofie's
+    other = client.post("/ask", data={"csrf": csrf_of(client.get("/").text), "question": "Who owns the car park?"},
+                        headers=HX)
+    assert other.status_code == 200
+    with client.stream("GET", re.search(r'sse-connect="([^"]+)"', other.text).group(1)) as s:
+        "".join(s.iter_text())
+    signed_in(client, "sofie")
+    for url in tickets:  # reading them frees the places
+        with client.stream("GET", url) as s:
+            assert "event: done" in "".join(s.iter_text())
+    again = client.post("/ask", data={"csrf": csrf_of(client.get("/").text), "question": "Where do visitors park?"},
+                        headers=HX)
+    assert again.status_code == 200
+    with client.stream("GET", re.search(r'sse-connect="([^"]+)"', again.text).group(1)) as s:
+        "".join(s.iter_text())
+
+
 def test_without_javascript_the_form_answers_and_shows_the_conversation(client):
     csrf = signed_in(client, "sofie")
     r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"})

@@ -136,6 +136,20 @@ def test_an_employee_asks_checks_a_citation_follows_up_rates_and_logs_out(browse
     context.close()
 
 
+def test_a_refused_question_says_why_in_the_conversation(browser, live_url):
+    """htmx does not swap error responses by default; every refusal the server explains must be seen."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    log_in(page, live_url, "sofie")
+    page.fill("#question", "   ")  # passes the browser's "required", not the server's check
+    page.click("form.ask button.primary")
+    alert = page.locator("#turns [role=alert]")
+    alert.wait_for(timeout=WAIT_MS)
+    assert "the question is empty" in alert.inner_text()
+    shoot(page, "ask-refused", full=False)
+    context.close()
+
+
 def test_the_pages_work_without_javascript(browser, live_url):
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()

@@ -1,6 +1,7 @@
 """The ask experience: conversations, a question, its streamed answer.
 
-``POST /ask`` with htmx returns the turn that opens the stream; without
+``POST /ask`` with htmx starts the answer and returns the turn that opens its
+stream (``GET /ask/stream/<ticket>``), so the round trip overlaps the search; without
 JavaScript it answers in the request and redirects to the conversation, so
 the page works as plain forms and full-page loads. Access is read from the
 database at every step (the question's scope can narrow it, never widen it).
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from contextlib import aclosing
+from typing import Annotated, AsyncIterator, Callable
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -29,7 +31,7 @@ from app.answering.ratings import REASONS
 from app.db.accounts import User
 from retrieval.schema import IndexFilter
 from web.deps import ServicesDep, UserDep, WriterDep
-from web.streams import AnswerSlots, PendingQuestion, in_thread, sse
+from web.streams import AnswerSlots, PendingQuestion, Relay, sse
 
 log = logging.getLogger("inhouse.web")
 router = APIRouter()
@@ -93,7 +95,10 @@ async def ask(
         await asyncio.to_thread(answer_now, services, request.app.state.answers, pending,
                                 request.app.state.answer_slots)
         return RedirectResponse(f"/c/{cid}", status_code=303)
-    ticket = request.app.state.pending.add(pending)
+    relay = Relay(started_answer(services, request.app.state.answers, pending),
+                  request.app.state.answer_slots, Status("queued"))
+    ticket = request.app.state.pending.add(pending, relay)
+    relay.start()  # the answer is under way while the browser renders the turn and opens the stream
     context = {"user": user, "question": question, "ticket": ticket, "new_conversation": new,
                "conversation_id": cid, "conversations": [], "oob": True}
     if new:
@@ -111,6 +116,17 @@ def prepare(services, pending: PendingQuestion):
     return prepared.tokens, prepared.history
 
 
+def started_answer(services, answers, pending: PendingQuestion) -> Callable[[], AsyncIterator]:
+    """The answer's events, access and history read first, on the relay's own thread."""
+    async def work() -> AsyncIterator:
+        tokens, history = prepare(services, pending)
+        async with aclosing(answers.stream(pending.question, tokens, pending.user_id, history,
+                                           where=pending.where, conversation_id=pending.conversation_id)) as events:
+            async for event in events:
+                yield event
+    return work
+
+
 def answer_now(services, answers, pending: PendingQuestion, slots: AnswerSlots) -> int | None:
     tokens, history = prepare(services, pending)
     with slots.held():
@@ -125,22 +141,18 @@ def render(request: Request, name: str, context: dict) -> str:
 
 @router.get("/ask/stream/{ticket}")
 async def stream(request: Request, ticket: str, services: ServicesDep, user: UserDep) -> Response:
-    pending = request.app.state.pending.redeem(ticket, user.id)
-    if pending is None:
+    redeemed = request.app.state.pending.redeem(ticket, user.id)
+    if redeemed is None:
         return Response(status_code=204)  # used or not theirs: tells EventSource to stop, nothing replays
-    answers = request.app.state.answers
+    relay = redeemed[1]
 
     async def events():
-        tokens, history = await asyncio.to_thread(prepare, services, pending)
         yield sse("status", render(request, "_status.html", {"stage": "searching"}))
         answer_id = None
         try:
-            async for event in in_thread(lambda: answers.stream(
-                pending.question, tokens, pending.user_id, history, where=pending.where,
-                conversation_id=pending.conversation_id,
-            ), request.app.state.answer_slots, Status("queued")):
+            async for event in relay.events():
                 if await request.is_disconnected():
-                    return  # closing the generator stops the model
+                    return  # stopping the relay closes the answer generator, which stops the model
                 if isinstance(event, Status):
                     yield sse("status", render(request, "_status.html", {"stage": event.stage, "count": event.count}))
                 elif isinstance(event, Token):
@@ -152,6 +164,8 @@ async def stream(request: Request, ticket: str, services: ServicesDep, user: Use
             yield sse("answer", render(request, "_failed.html", {"message": str(exc)}))
             yield sse("done", "")
             return
+        finally:
+            relay.stop()
         view = await asyncio.to_thread(load_view, services, user.id, answer_id)
         yield sse("answer", render(request, "_answer.html", {"view": view, "user": user, "reasons": REASONS}))
         yield sse("done", "")
