@@ -139,7 +139,8 @@ def delete_feedback_for_document(session: Session, collection: str, doc_id: str,
 
 def judgments(services, collection: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
     """(queries, qrels): each user's latest verdict per (query, document), then a majority vote;
-    where a reviewer judged the pair (the review queue), their latest grade decides."""
+    where a reviewer (the review queue) or an evaluator (a query's page) judged the pair, the latest
+    such grade decides."""
     name = collection or services.settings.collection
     with services.session() as session:
         rows = session.scalars(
@@ -155,6 +156,9 @@ def judgments(services, collection: str | None = None) -> tuple[dict[str, str], 
                 same = earlier == row.answer_id and key in reviewed
                 reviewed[key] = max(reviewed[key], row.grade) if same else row.grade
                 review_of[key] = row.answer_id
+            elif row.origin == "evaluator":  # from a query's page (app.evaluation.judging): the latest expert grade
+                key = (row.query_id, row.doc_id)
+                reviewed[key], review_of[key] = row.grade, f"evaluator:{row.id}"
             else:
                 latest[(row.user_id, row.query_id, row.doc_id)] = row
             queries[row.query_id] = row.query

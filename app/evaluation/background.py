@@ -15,20 +15,26 @@ read are dropped before the run (``org_data.readable_only``).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 from app.accounts.actor import Actor
 from app.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
+from app.progress import Progress
 from app.services import Services
+from eval.beir import BeirDataset
 
 log = logging.getLogger(__name__)
 
 DATASETS_DIR = "datasets"
+TUNE_KS = (1, 3, 5, 10, 100)  # what `inhouse eval tune` reports on the held-out half
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,8 @@ class EvalJob:
     ks: list[int]
     limit: int | None
     started_by: str
-    kind: str = "run"  # run (retrieval) | answers (answer quality through the answer path)
+    kind: str = "run"  # run (retrieval) | answers (answer quality through the answer path) | tune
+    rerank: bool = True  # tune: also try re-ranking (needs the cross-encoder)
     state: str = "queued"  # queued | building | running | done | failed | cancelled
     stage: str = ""
     queries_done: int = 0
@@ -86,6 +93,11 @@ class EvalJob:
     error: str | None = None
     running_since: float | None = None  # when the first query was searched (the build before is not counted)
     cancel_requested_by: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """What the progress counts: a tune's steps are queries, profiles replayed and held-out searches."""
+        return "steps" if self.kind == "tune" else "queries"
 
     @property
     def final(self) -> bool:
@@ -154,6 +166,16 @@ class EvalRunner:
                          daemon=True).start()
         return job
 
+    def start_tune(self, actor: Actor, dataset: str, limit: int | None, rerank: bool = True) -> EvalJob:
+        """``eval tune`` in the same queue: the chosen profile is stored with the run, not applied."""
+        choice = find_dataset(self.services, dataset)
+        job = EvalJob(uuid.uuid4().hex[:12], choice.name, ["tune"], list(TUNE_KS), limit, actor.name, kind="tune",
+                      rerank=rerank)
+        self.jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, choice, actor), name=f"inhouse-eval-{job.id}",
+                         daemon=True).start()
+        return job
+
     def cancel(self, actor: Actor, job_id: str) -> EvalJob:
         """Stop a run: a queued one at once, a running one at its next query (or build step); nothing is stored.
 
@@ -175,7 +197,7 @@ class EvalRunner:
                 return
             job.started = time.monotonic()
             try:
-                measure = self._answers if job.kind == "answers" else self._measure
+                measure = {"answers": self._answers, "tune": self._tune}.get(job.kind, self._measure)
                 job.run_id = measure(job, choice, actor)
                 job.state, job.queries_done = "done", job.queries_total
             except Cancelled:
@@ -187,28 +209,22 @@ class EvalRunner:
                 job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.finished = time.monotonic()
 
-    def _measure(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
+    @contextmanager
+    def _target(self, job: EvalJob, choice: DatasetChoice, actor: Actor, progress: Progress
+                ) -> Iterator[tuple[BeirDataset, str, object, list[str]]]:
+        """(dataset, collection, open index, ACL tokens): a published set's public eval collection (built or
+        reused), or the organisation's own set on the collection it came from, as ``actor``, judged only on
+        what they may read."""
         from app.accounts.directory import acl_tokens, get_user
         from app.evaluation.collections import check_embed_model, ensure_collection
         from app.evaluation.org_data import read_origin, readable_only
-        from app.evaluation.runs import save_run
         from eval.beir import load_beir
-        from eval.runner import run_modes
         from retrieval.schema import PUBLIC_TOKEN
 
         services = self.services
         origin = read_origin(choice.path) if choice.organisation else None
         dataset = load_beir(choice.path, job.limit, need_corpus=origin is None)
         job.state = "building"
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if job.cancel_requested_by is not None:
-                raise Cancelled()
-            job.stage = stage
-            if stage in job.modes:
-                finished = job.modes.index(stage) * len(dataset.queries)
-                job.queries_done = finished + done
-
         if origin is None:
             name, tokens = ensure_collection(services, dataset, progress).name, [PUBLIC_TOKEN]
         else:
@@ -221,7 +237,28 @@ class EvalRunner:
         try:
             if origin is not None:
                 dataset = readable_only(index, tokens, dataset, actor.name)
-            job.queries_total = len(dataset.queries) * len(job.modes)
+            yield dataset, name, index, tokens
+        finally:
+            if not shared:
+                index.close()
+
+    def _measure(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
+        from app.evaluation.runs import save_run
+        from eval.runner import run_modes
+
+        services = self.services
+        queries = 0
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
+            job.stage = stage
+            if stage in job.modes:
+                job.queries_done = job.modes.index(stage) * queries + done
+
+        with self._target(job, choice, actor, progress) as (dataset, name, index, tokens):
+            queries = len(dataset.queries)
+            job.queries_total = queries * len(job.modes)
             if job.cancel_requested_by is not None:
                 raise Cancelled()
             job.state, job.running_since = "running", time.monotonic()
@@ -231,10 +268,44 @@ class EvalRunner:
                 raise Cancelled()
             return save_run(services, dataset, name, results, job.ks, list(dataset.queries),
                             note=f"started in the browser by {actor.name}",
-                            extra_settings={"as_user": actor.name} if origin is not None else None)
-        finally:
-            if not shared:
-                index.close()
+                            extra_settings={"as_user": actor.name} if choice.organisation else None)
+
+    def _tune(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
+        """``eval tune`` without ``--save``: the run keeps the chosen profile and the tune's evidence
+        (``settings["tune"]``); an evaluator applies it from the run's page."""
+        from app.evaluation.runs import save_run
+        from eval.tune import FIXED_MODES, TuneGrid, describe, split_queries, tune
+        from retrieval.profile import SearchProfile
+
+        services = self.services
+        grid = TuneGrid() if job.rerank else replace(TuneGrid(), rerank_depths=())
+        offsets: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
+            if stage not in offsets:  # stages come one after another: each starts where the last ended
+                offsets[stage] = job.queries_done
+            job.stage = stage
+            job.queries_done = min(offsets[stage] + done, job.queries_total)
+
+        with self._target(job, choice, actor, progress) as (dataset, name, index, tokens):
+            tune_q, held_q = split_queries(list(dataset.queries))
+            reranks = grid.rerank_finalists * len(grid.rerank_depths)
+            job.queries_total = (len(tune_q) + len(grid.first_stage(SearchProfile())) + reranks
+                                 + len(held_q) * (len(FIXED_MODES) + 1))
+            job.state, job.running_since = "running", time.monotonic()
+            result = tune(lambda profile: services.searcher_for(index, profile), lambda: services.cross_encoder,
+                          name, dataset, grid, acl_tokens=tokens, ks=TUNE_KS, progress=progress)
+            if job.cancel_requested_by is not None:
+                raise Cancelled()
+            evidence = json.loads(json.dumps({k: v for k, v in result.as_dict().items() if k != "run_id"},
+                                             default=float))
+            return save_run(services, dataset, name, result.held_out, list(TUNE_KS), result.held_qids, kind="tune",
+                            note=f"held-out half of a tune started in the browser by {actor.name}; "
+                                 f"chosen: {describe(result.chosen)}",
+                            extra_settings={"tuned_profile": result.chosen.as_dict(), "tune": evidence,
+                                            **({"as_user": actor.name} if choice.organisation else {})})
 
     def _answers(self, job: EvalJob, choice: DatasetChoice, actor: Actor) -> int:
         """Every question through the answer path (public documents of the set's own collection), stored as
@@ -264,11 +335,19 @@ class EvalRunner:
         metrics = {k: summary[k] for k in ANSWER_METRICS if summary.get(k) is not None}
         result = ModeResult(mode=f"answers ({report.backend or 'generative'})", profile=SearchProfile(),
                             metrics=metrics, latency_p50_ms=round(report.latency_p50_s * 1000, 1),
-                            latency_p95_ms=round(report.latency_p95_s * 1000, 1), rankings={})
+                            latency_p95_ms=round(report.latency_p95_s * 1000, 1),
+                            rankings={o.id: per_question(o) for o in report.outcomes})
         qids = [o.id for o in report.outcomes]
         return save_run(self.services, dataset, report.collection, [result], [], qids, kind="answers",
                         note=f"answer quality started in the browser by {actor.name}",
                         extra_settings={"answer_model": report.model, "answer_backend": report.backend})
+
+
+def per_question(o) -> dict[str, float]:
+    """One question's numbers, stored with the run so two answer runs compare question by question."""
+    return {"answer_hit": float(o.answer_hit), "not_found": float(o.not_found), "citations": float(o.citations),
+            "citations_correct": float(o.citations_correct), "checked": float(o.checked_sentences),
+            "unsupported": float(o.unsupported_sentences), "seconds": round(o.seconds, 4)}
 
 
 ANSWER_METRICS = ("answer_recall", "citation_precision", "written_citation_precision", "unsupported_share",

@@ -32,6 +32,7 @@ class DrillHit:
     rank: int
     visible: bool
     doc_id: str = ""
+    chunk_id: str = ""
     title: str = ""
     source: str = ""
     text: str = ""
@@ -62,9 +63,10 @@ class Drilldown:
     withheld_hits: int
     withheld_missed: int
     stored_rank: dict[str, int]  # doc id -> rank in the stored run (visible documents only)
+    collection: str = ""
 
 
-def _question(dataset_path: str, query_id: str) -> str:
+def question_text(dataset_path: str, query_id: str) -> str:
     file = Path(dataset_path) / "queries.jsonl"
     if not file.is_file():
         raise NotFound(f"the data set's folder {dataset_path} no longer holds queries.jsonl; the query cannot be searched again")
@@ -93,7 +95,7 @@ def drilldown(services: Services, run_id: int, query_id: str, mode: str | None, 
         run = session.get(EvalRun, run_id)
         if run is None:
             raise NotFound(f"no stored run {run_id}")
-        if query_id not in (run.qrels or {}):
+        if run.kind == "answers" or query_id not in (run.qrels or {}):
             raise NotFound(f"run {run_id} has no query {query_id!r}")
         modes = [r.mode for r in run.results]
         result = next((r for r in run.results if r.mode == mode), None) if mode else run.results[0]
@@ -118,7 +120,7 @@ def drilldown(services: Services, run_id: int, query_id: str, mode: str | None, 
     shared = collection == services.settings.collection
     index = services.index if shared else services.open_index(collection)
     try:
-        hits = services.searcher_for(index, profile).search(_question(dataset_path, query_id), search_tokens,
+        hits = services.searcher_for(index, profile).search(question_text(dataset_path, query_id), search_tokens,
                                                             k=SHOWN, profile=profile)
     finally:
         if not shared:
@@ -138,7 +140,8 @@ def drilldown(services: Services, run_id: int, query_id: str, mode: str | None, 
         if h.doc_id not in may_read:
             shown.append(DrillHit(rank=n, visible=False))
             continue
-        shown.append(DrillHit(rank=n, visible=True, doc_id=h.doc_id, title=h.title, source=h.source, text=h.text,
+        shown.append(DrillHit(rank=n, visible=True, doc_id=h.doc_id, chunk_id=h.chunk_id, title=h.title,
+                              source=h.source, text=h.text,
                               score=round(h.score, 4), ranks=dict(h.ranks),
                               scores={k: round(v, 4) for k, v in h.scores.items()}, grade=judged.get(h.doc_id)))
     found = {h.doc_id for h in hits}
@@ -153,10 +156,10 @@ def drilldown(services: Services, run_id: int, query_id: str, mode: str | None, 
     question_visible = viewer_tokens is None or any(g > 0 and d in may_read for d, g in judged.items())
     return Drilldown(
         run_id=run_id, dataset=dataset, query_id=query_id, mode=mode_name, modes=modes, as_user=as_user,
-        question=_question(dataset_path, query_id) if question_visible else None,
+        question=question_text(dataset_path, query_id) if question_visible else None,
         hits=shown, missed=missed, withheld_hits=sum(not h.visible for h in shown),
         withheld_missed=len(relevant_missed) - len(visible_missed),
-        stored_rank={d: i for i, d in enumerate(stored, 1) if d in may_read},
+        stored_rank={d: i for i, d in enumerate(stored, 1) if d in may_read}, collection=collection,
     )
 
 

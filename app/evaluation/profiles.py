@@ -97,7 +97,8 @@ def apply_tuned(services: Services, actor: Actor, run_id: int) -> dict:
         if run.kind != "tune" or chosen is None:
             raise Invalid(f"run {run_id} is not a tune run: only a tune run's chosen profile can be applied")
         collection = run.collection
-        if _collection(session, collection).search_profile == SearchProfile.from_dict(chosen).as_dict():
+        current = SearchProfile.from_dict(_collection(session, collection).search_profile)
+        if current.as_dict() == SearchProfile.from_dict(chosen).as_dict():
             raise Conflict(f"the collection {collection} already searches with this profile")
     change = set_profile(services, actor, collection, SearchProfile.from_dict(chosen), run_id)
     return {"collection": collection, "change_id": change, "profile": describe(chosen)}

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.errors import Invalid, NotFound
+from app.evaluation.answer_compare import AnswerComparison, compare_answers
 from app.db.evaluation import EvalRun
+from app.db.library import IndexCollection
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
 from app.evaluation.background import ANSWER_METRICS
 from app.evaluation.drilldown import query_rows
@@ -78,10 +80,36 @@ def run_view(services: Services, run_id: int) -> dict:
             "note": run.note, "as_user": (run.settings or {}).get("as_user"), "ks": ks, "columns": columns,
             "rows": rows, "is_baseline": bases.get(run.dataset) == run.id,
             "baseline_id": bases.get(run.dataset), "gate": gate,
+            "tune": _tune_panel(session, run),
             "query_rows": [] if answers else query_rows(run),
             "svg": "" if answers else line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
                                                  f"recall@k per mode, run {run.id}"),
         }
+
+
+def _tune_panel(session, run: EvalRun) -> dict | None:
+    """A tune run's choice next to the fixed modes on the held-out half, and the collection's profile now."""
+    from app.evaluation.profiles import describe
+    from retrieval.profile import SearchProfile
+
+    chosen = (run.settings or {}).get("tuned_profile")
+    if run.kind != "tune" or chosen is None:
+        return None
+    evidence = (run.settings or {}).get("tune") or {}
+    row = session.get(IndexCollection, run.collection)
+    current = row.search_profile if row is not None else None
+    held = {x.mode: x.metrics.get("ndcg@10") for x in run.results}
+    fixed = {m: v for m, v in held.items() if m != "tuned" and v is not None}
+    best = max(fixed, key=lambda m: fixed[m]) if fixed else None
+    return {
+        "chosen": describe(chosen), "current": describe(current), "collection": run.collection,
+        "collection_exists": row is not None,
+        "in_use": SearchProfile.from_dict(current).as_dict() == SearchProfile.from_dict(chosen).as_dict(),
+        "tuned_ndcg": held.get("tuned"), "best_fixed": best, "best_fixed_ndcg": fixed.get(best),
+        "held_out": held, "tune_half": evidence.get("tune_half_ndcg@10") or {},
+        "guard": evidence.get("against_best_fixed_mode") or {}, "rerank_p": evidence.get("rerank_p_value"),
+        "split": evidence.get("split") or {},
+    }
 
 
 @dataclass
@@ -95,8 +123,13 @@ class ModeComparison:
     losses: list[dict] = field(default_factory=list)
 
 
-def compare_view(services: Services, a: int, b: int, stat_test: str = "student") -> dict:
-    """Each mode both runs measured (or their first modes, when none is shared), B against A."""
+def compare_view(services: Services, a: int, b: int, stat_test: str = "student") -> "dict | AnswerComparison":
+    """Each mode both runs measured (or their first modes, when none is shared), B against A.
+    Two answer-quality runs: ``answer_compare.compare_answers``."""
+    with services.session() as session:
+        kinds = {n: getattr(session.get(EvalRun, n), "kind", None) for n in (a, b)}
+    if "answers" in kinds.values():
+        return compare_answers(services, a, b)
     left, right = load_results(services, [str(a)]), load_results(services, [str(b)])
     pairs = [(x, y) for x in left for y in right if x.mode == y.mode] or [(left[0], right[0])]
     out = []
@@ -117,6 +150,6 @@ def compare_view(services: Services, a: int, b: int, stat_test: str = "student")
             cmp.wins = sorted((d for d in deltas if d["delta"] > 0), key=lambda d: -d["delta"])[:20]
             cmp.losses = sorted((d for d in deltas if d["delta"] < 0), key=lambda d: d["delta"])[:20]
         out.append(cmp)
-    return {"a": a, "b": b, "stat_test": stat_test, "modes": out,
+    return {"a": a, "b": b, "kind": "run", "stat_test": stat_test, "modes": out,
             "same_data": left[0].dataset_hash == right[0].dataset_hash,
             "datasets": (left[0].dataset, right[0].dataset)}

@@ -56,7 +56,7 @@ def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_
     """On the tiny set every mode scores nDCG@10 = 1.0, so this compares profiles, never scores."""
     from dataclasses import replace
 
-    from app.db.evaluation import EvalRun
+    from app.db.evaluation import EvalRun, SearchProfileChange
     from retrieval.profile import SearchProfile
 
     tuned = cli("eval", "tune", str(tiny_beir), "--json")
@@ -66,6 +66,9 @@ def test_tune_stores_the_profile_that_the_default_search_then_follows(cli, tiny_
     assert set(tuned["held_out"]) == {"dense", "sparse", "hybrid", "hybrid+rerank", "tuned"}
     services = make_services()  # the same data directory the commands use
     assert services.search_profile(tuned["collection"]) == SearchProfile.from_dict(tuned["profile"])
+    with services.session() as session:  # saving is on record, as applying from the browser is
+        [change] = session.query(SearchProfileChange).filter_by(collection=tuned["collection"]).all()
+        assert (change.changed_by, change.run_id, change.after) == ("operator", tuned["run_id"], tuned["profile"])
 
     # A stored profile no mode has (sparse, 7 candidates, no merging): the default run must search with it.
     odd = replace(SearchProfile.for_mode("sparse"), candidates=7, merge_adjacent=False, dedupe_threshold=0.5)

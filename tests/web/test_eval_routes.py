@@ -299,8 +299,9 @@ def test_answer_quality_is_measured_from_the_browser_and_shown_as_a_run(client):
                        ).status_code == 403
     login(client, "eva")
     new = client.get("/eval/new").text
-    assert 'action="/eval/answers"' in new and '<option value="tiny">' in new
-    assert '<option value="org-feedback">' not in new
+    answers_form = re.search(r'<form[^>]*action="/eval/answers".*?</form>', new, re.S).group(0)
+    assert '<option value="tiny">' in answers_form
+    assert '<option value="org-feedback">' not in answers_form
     csrf = csrf_of(new)
     assert client.post("/eval/answers", data={"dataset": "tiny"}).status_code == 403
     assert client.post("/eval/answers", data={"dataset": "nope", "csrf": csrf}).status_code == 404

@@ -1,5 +1,6 @@
 """The evaluation pages for evaluators and administrators: stored runs with the gate, one run with its
-table and recall@k plot, two runs compared, and a new run queued in the background with live progress.
+table and recall@k plot, two runs compared, a new run or tune queued in the background with live progress,
+a tuned profile applied to its collection (and restored), and a judgment added from a query's page.
 
 Thin: the numbers come from ``app.evaluation.views``, runs are started by
 ``app.evaluation.background.EvalRunner`` (``app.state.eval_runs``), the
@@ -11,6 +12,7 @@ on ``role_writer``, which also checks CSRF. Employees and owners get 403.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +25,8 @@ from app.evaluation.background import EvalRunner, list_datasets
 from app.evaluation.datasets import DatasetRefused, import_zip
 from app.evaluation.drilldown import drilldown
 from app.evaluation.gate import set_baseline
+from app.evaluation.judging import add_judgment, my_judgments
+from app.evaluation.profiles import apply_tuned, can_restore, history, restore_previous, run_collection
 from app.evaluation.views import compare_view, list_view, run_view
 from app.library.uploads import discard
 from web.deps import ServicesDep, role, role_writer
@@ -126,6 +130,26 @@ def start_answers(
     return RedirectResponse(f"/eval/jobs/{job.id}", status_code=303)
 
 
+def parse_limit(limit: str, what: str = "queries") -> int | None:
+    try:
+        cap = int(limit) if limit.strip() else None
+    except ValueError:
+        raise Invalid(f"the limit is a whole number of {what}") from None
+    if cap is not None and cap < 1:
+        raise Invalid("the limit is at least one")
+    return cap
+
+
+@router.post("/eval/tune")
+def start_tune(
+    request: Request, user: EvaluatorWriterDep, dataset: Annotated[str, Form()], limit: Annotated[str, Form()] = "",
+    rerank: Annotated[str, Form()] = "",
+) -> Response:
+    """``inhouse eval tune`` queued like a run; the chosen profile waits on the run's page to be applied."""
+    job = runner(request).start_tune(actor_of(user), dataset, parse_limit(limit), rerank == "on")
+    return RedirectResponse(f"/eval/jobs/{job.id}", status_code=303)
+
+
 @router.get("/eval/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str, user: EvaluatorDep) -> Response:
     return render(request, "eval_job.html", {"user": user, "job": runner(request).get(job_id)})
@@ -144,23 +168,56 @@ def cancel_job(request: Request, job_id: str, user: EvaluatorWriterDep) -> Respo
 
 
 @router.get("/eval/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: int, services: ServicesDep, user: EvaluatorDep) -> Response:
-    return render(request, "eval_run.html", {"user": user, "run": run_view(services, run_id),
+def run_page(request: Request, run_id: int, services: ServicesDep, user: EvaluatorDep, applied: str = "",
+             restored: str = "") -> Response:
+    run = run_view(services, run_id)
+    tuned = {}
+    if run["tune"] is not None:  # the collection's profile changes, and what a restore would put back
+        name = run["collection"]
+        tuned = {"history": history(services, name), "restore_to": can_restore(services, name),
+                 "applied": bool(applied), "restored": bool(restored)}
+    return render(request, "eval_run.html", {"user": user, "run": run, **tuned,
                                              "others": [r for r in list_view(services) if r["id"] != run_id]})
 
 
 @router.get("/eval/runs/{run_id}/queries/{query_id:path}", response_class=HTMLResponse)
 def query_page(request: Request, run_id: int, query_id: str, services: ServicesDep, user: EvaluatorDep,
                mode: str | None = None) -> Response:
-    """One query searched again as the run's user; only what this evaluator may read is shown."""
-    return render(request, "eval_query.html", {"user": user, "d": drilldown(services, run_id, query_id, mode,
-                                                                            user.name)})
+    """One query searched again as the run's user; only what this evaluator may read is shown, and judged."""
+    d = drilldown(services, run_id, query_id, mode, user.name)
+    mine = my_judgments(services, user.name, d.collection, d.question) if d.question is not None else {}
+    return render(request, "eval_query.html", {"user": user, "d": d, "mine": mine})
 
 
 @router.post("/eval/runs/{run_id}/baseline")
 def make_baseline(run_id: int, services: ServicesDep, user: EvaluatorWriterDep) -> Response:
     set_baseline(services, actor_of(user), run_id)
     return RedirectResponse(f"/eval/runs/{run_id}", status_code=303)
+
+
+@router.post("/eval/runs/{run_id}/apply")
+def apply_profile(run_id: int, services: ServicesDep, user: EvaluatorWriterDep) -> Response:
+    """A tune run's chosen profile becomes its collection's search profile (on record, reversible)."""
+    apply_tuned(services, actor_of(user), run_id)
+    return RedirectResponse(f"/eval/runs/{run_id}?applied=1#profile", status_code=303)
+
+
+@router.post("/eval/runs/{run_id}/restore")
+def restore_profile(run_id: int, services: ServicesDep, user: EvaluatorWriterDep) -> Response:
+    """Undo the latest profile change of the run's collection."""
+    restore_previous(services, actor_of(user), run_collection(services, run_id))
+    return RedirectResponse(f"/eval/runs/{run_id}?restored=1#profile", status_code=303)
+
+
+@router.post("/eval/runs/{run_id}/queries/{query_id:path}/judgments")
+def judge_passage(
+    run_id: int, query_id: str, services: ServicesDep, user: EvaluatorWriterDep, doc_id: Annotated[str, Form()],
+    grade: Annotated[int, Form()], chunk_id: Annotated[str, Form()] = "", mode: Annotated[str, Form()] = "",
+) -> Response:
+    """The evaluator's own judgment of a passage they may read, for this query (404 for any other)."""
+    add_judgment(services, actor_of(user), run_id, query_id, doc_id, chunk_id or None, grade)
+    back = f"/eval/runs/{run_id}/queries/{quote(query_id)}" + (f"?mode={quote(mode)}" if mode else "")
+    return RedirectResponse(back + "#judged", status_code=303)
 
 
 @router.get("/eval/compare", response_class=HTMLResponse)
