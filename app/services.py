@@ -79,7 +79,9 @@ class Services:
             from ingest.encoders import load_encoder
 
             s = self.settings
-            self._encoder = load_encoder(s.embed_model_path, s.embed_backend, s.embed_batch_size, s.embed_max_tokens)
+            self._encoder = load_encoder(
+                s.embed_model_path, s.embed_backend, s.embed_batch_size, s.embed_max_tokens, s.query_instruction
+            )
         return self._encoder
 
     @property

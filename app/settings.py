@@ -65,7 +65,11 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "onnx", "sentence-transformers"] = "auto"
     embed_batch_size: int = 32
     embed_max_tokens: int = 512
-    query_instruction: str = "Represent this sentence for searching relevant passages: "
+    query_instruction: str | None = Field(
+        default=None,
+        description="prefix of every dense query; unset: the model's own (bge's retrieval instruction for a "
+        "bge folder, none otherwise); empty: none",
+    )
 
     # chunking and sparse
     chunk_size: int = Field(default=256, ge=32, description="tokens per chunk")

@@ -54,6 +54,8 @@ def model_ids(services: Services) -> dict:
         "embed": s.embed_model_path.name,
         "rerank": s.model_path(s.rerank_model).name,
         "bm25": f"{services.bm25.model_id}-avg{getattr(services.bm25, 'avg_len', '')}",
+        # What every dense query was prefixed with: two runs that differ only in it must not look alike.
+        "query_instruction": getattr(services.encoder, "query_instruction", None),
     }
 
 
