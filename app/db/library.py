@@ -59,7 +59,7 @@ class Document(Base):
     embed_model: Mapped[str | None] = mapped_column(String(200))
     stored_path: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary="document_groups")
@@ -69,7 +69,12 @@ class Document(Base):
     )
 
 
-Index("ix_documents_title_lower", func.lower(Document.title))  # the library's title sort
+# The library list's sorts, each searched from a page's cursor (app.library.paging, migration 0016).
+Index("ix_documents_updated_id", Document.updated_at, Document.id)
+Index("ix_documents_title_id", func.lower(Document.title), Document.id)
+Index("ix_documents_status_title_id", Document.status, func.lower(Document.title), Document.id)
+Index("ix_documents_type_title_id", func.coalesce(Document.doc_type, ""), func.lower(Document.title), Document.id)
+Index("ix_documents_chunks_id", Document.chunk_count, Document.id)
 
 
 class Chunk(Base):

@@ -3,7 +3,8 @@ detail, and each file's ingestion progress as the server knows it.
 
 Everything is read with the user's access (``readable_clause``) in the query
 itself, so a page can only ever hold documents the user may read; counts and
-pages are computed over the same rows. Progress is read from the job rows the
+pages are computed over the same rows. Pages are read by keyset from a cursor
+(``app.library.paging``), so page 1,000 costs what page 1 does. Progress is read from the job rows the
 job runner writes (stage, chunks done of total, times), never estimated, so a
 reload or another tab shows the same numbers.
 """
@@ -17,21 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.library.documents import text_file
+from app.library.paging import PAGE_SIZE, SORTS, cursor_at, decode_cursor, seek
 from app.library.scope import can_manage, readable_clause, visible_document
 from app.db.accounts import Group, Membership, User
 from app.db.library import Chunk, Document, DocumentGroup, IngestJob
 
-PAGE_SIZE = 25
 # Counting stops here: an exact count of 100,000 readable rows costs a pass over all of them
 # with the access rule on each (~0.2 s on SQLite); past this the page says "1,000+" (bench/upload.py).
 COUNT_CAP = 1_000
-SORTS = {
-    "updated": (Document.updated_at.desc(), Document.id),
-    "title": (func.lower(Document.title), Document.id),
-    "status": (Document.status, func.lower(Document.title), Document.id),
-    "type": (Document.doc_type, func.lower(Document.title), Document.id),
-    "chunks": (Document.chunk_count.desc(), Document.id),
-}
 STATUSES = ("queued", "processing", "ready", "failed", "cancelled")
 FINAL = ("ready", "failed", "unchanged", "cancelled")
 
@@ -47,7 +41,7 @@ class LibraryQuery:
     doc_type: str = ""
     status: str = ""
     sort: str = "updated"
-    page: int = 1
+    cursor: str = ""  # from a page link: where the page starts (``app.library.paging``); "" is the first page
 
 
 @dataclass(frozen=True)
@@ -73,6 +67,8 @@ class LibraryPage:
     pages: int  # the pages ``total`` fills
     query: LibraryQuery
     more: bool = False  # more than COUNT_CAP documents match: counting stopped there
+    next_cursor: str | None = None  # the next page's link, when there is one
+    prev_cursor: str | None = None  # the previous page's; "" when it is the first page (a link without a cursor)
 
 
 def list_library(session: Session, user: User, query: LibraryQuery) -> LibraryPage:
@@ -87,20 +83,34 @@ def list_library(session: Session, user: User, query: LibraryQuery) -> LibraryPa
         where.append(Document.doc_type == query.doc_type)
     if query.status in STATUSES:
         where.append(Document.status == query.status)
+    sort_name = query.sort if query.sort in SORTS else "updated"
+    cursor = decode_cursor(query.cursor, sort_name) if query.cursor else None  # before any work: 400 if damaged
     counted = select(Document.id).where(*where).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     more = total > COUNT_CAP
     total = min(total, COUNT_CAP)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = max(1, query.page) if more else min(max(1, query.page), pages)
-    docs = session.scalars(
-        select(Document).where(*where).order_by(*SORTS.get(query.sort, SORTS["updated"]))
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        .options(selectinload(Document.groups), selectinload(Document.owner))
-    ).all()
+    sort = SORTS[sort_name]
+    base = (select(Document, *sort.columns()[:-1]).where(*where)
+            .options(selectinload(Document.groups), selectinload(Document.owner)))
+    found = seek(session, base, sort, cursor, PAGE_SIZE + 1)
+    page, has_prev, has_next = 1, False, len(found) > PAGE_SIZE
+    if cursor is not None and cursor.forward:
+        page, has_prev, found = cursor.page, True, found[:PAGE_SIZE]
+    elif cursor is not None and len(found) > PAGE_SIZE:  # back, with more before this page
+        page, has_prev, has_next, found = max(2, cursor.page), True, True, found[-PAGE_SIZE:]
+    elif cursor is not None:  # back to the beginning (or the list changed under the link): the first page
+        found = seek(session, base, sort, None, PAGE_SIZE + 1)
+        has_next = len(found) > PAGE_SIZE
+    found = found[:PAGE_SIZE]
+    pages = max(1, -(-total // PAGE_SIZE), page)
+    next_cursor = cursor_at(sort_name, found[-1], True, page + 1) if has_next and found else None
+    prev_cursor = None
+    if has_prev and found:
+        prev_cursor = "" if page == 2 else cursor_at(sort_name, found[0], False, page - 1)
+    docs = [row[0] for row in found]
     rows = [LibraryRow(d.id, d.title, d.source, d.doc_type, d.status, sorted(g.name for g in d.groups), d.public,
                        d.owner.name if d.owner else None, d.chunk_count, d.updated_at, d.error) for d in docs]
-    return LibraryPage(rows, total, page, pages, query, more)
+    return LibraryPage(rows, total, page, pages, query, more, next_cursor, prev_cursor)
 
 
 def _escape_like(text: str) -> str:

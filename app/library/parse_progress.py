@@ -9,11 +9,14 @@ report of a stage and its last page are always written, so a row never skips
 "m of m" and a stage never shows a stale count.
 
 Only a running job is written: a job another worker took over (its heartbeat
-went stale) or one already final is left alone.
+went stale) or one already final is left alone. A write that fails (a busy
+database) is logged and skipped: the count is what a reader sees, never a
+reason for the file to fail.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
@@ -21,6 +24,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.db.library import IngestJob
+
+log = logging.getLogger(__name__)
 
 # How often, at most, one job's page count is written. The library polls every second.
 WRITE_EVERY_S = 0.5
@@ -41,8 +46,12 @@ class JobPages:
         last_of_stage = done >= total
         if stage == self.stage and not last_of_stage and now - self.written_at < self.every_s:
             return
+        try:
+            with self.session() as session:
+                session.execute(
+                    update(IngestJob).where(IngestJob.id == self.job_id, IngestJob.status == "running")
+                    .values(stage=stage, pages_done=done, pages_total=total))
+        except Exception:  # the next report tries again; the parse goes on
+            log.warning("could not record the progress of ingest job %s", self.job_id, exc_info=True)
+            return
         self.stage, self.written_at = stage, now
-        with self.session() as session:
-            session.execute(
-                update(IngestJob).where(IngestJob.id == self.job_id, IngestJob.status == "running")
-                .values(stage=stage, pages_done=done, pages_total=total))

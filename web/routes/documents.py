@@ -98,9 +98,11 @@ def progress_row(request: Request, doc_id: str, services: ServicesDep, user: Own
 @router.get("/documents", response_class=HTMLResponse)
 def library(
     request: Request, services: ServicesDep, user: OwnerDep, q: str = "", group: str = "", type: str = "",
-    status: str = "", sort: str = "updated", page: int = 1,
+    status: str = "", sort: str = "updated", cursor: str = "",
 ) -> Response:
-    query = LibraryQuery(q=q[:200], group=group, doc_type=type, status=status, sort=sort, page=page)
+    """``cursor``: where the page starts, from a Next or Previous link (keyset paging,
+    ``app.library.paging``); a damaged one is a 400 that says to start from the first page."""
+    query = LibraryQuery(q=q[:200], group=group, doc_type=type, status=status, sort=sort, cursor=cursor)
     with services.session() as session:
         me = session.get(User, user.id)
         listing = list_library(session, me, query)
