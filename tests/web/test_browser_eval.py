@@ -156,3 +156,51 @@ def test_an_evaluator_uploads_a_set_drills_into_a_query_and_cancels_a_run(browse
     page.set_viewport_size(PHONE)
     shoot(page, "phone-eval-answers-run")
     context.close()
+
+
+def test_an_evaluator_tunes_applies_restores_and_judges_a_passage(browser, live_url, web_services):
+    """Tune the tiny set from the new-run page, read the chosen profile next to the fixed modes before
+    applying it, apply it, restore the previous profile; then open one of its queries and mark a passage
+    relevant (laptop and phone pictures of the tune page)."""
+    from retrieval.profile import SearchProfile
+
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    log_in(page, live_url, "eva")
+    page.goto(live_url + "/eval/new")
+    page.select_option("#tune-dataset", "tiny")
+    page.click("[data-tune-start]")
+    page.wait_for_selector("#eval-job[data-state=done]", timeout=WAIT_MS)
+    run = page.locator("[data-run]").first.get_attribute("data-run")
+    with web_services.session() as session:
+        from app.db.evaluation import EvalRun
+
+        collection = session.get(EvalRun, int(run)).collection
+    odd = SearchProfile(mode="hybrid", fusion="rrf", rrf_k=7, dense_weight=0.45, candidates=33)
+    web_services.save_search_profile(odd, collection)  # so the choice differs from what is in use
+
+    page.locator("[data-run]").first.click()
+    page.wait_for_selector("[data-tune][data-in-use=no]")
+    assert page.locator("#tune-modes tr[data-tune-mode]").count() >= 5
+    shoot(page, "eval-tune")
+    accessible(page, "tune run")
+    page.set_viewport_size(PHONE)
+    shoot(page, "phone-eval-tune")
+    page.set_viewport_size(LAPTOP)
+
+    page.click("[data-action=apply]")
+    page.wait_for_selector("[data-applied]")
+    assert page.locator("[data-tune][data-in-use=yes]").count() == 1
+    assert web_services.search_profile(collection) != odd
+    shoot(page, "eval-tune-applied")
+    page.click("[data-action=restore]")
+    page.wait_for_selector("[data-restored]")
+    assert web_services.search_profile(collection) == odd
+
+    page.locator("#queries tbody a").first.click()
+    page.wait_for_selector("[data-page=eval-query]")
+    page.locator("form[data-judge] button[value='1']").first.click()
+    page.wait_for_selector("[data-mine='1']")
+    shoot(page, "eval-query-judged")
+    accessible(page, "query with a judgment")
+    context.close()
