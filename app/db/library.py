@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -73,7 +74,8 @@ class Document(Base):
 Index("ix_documents_updated_id", Document.updated_at, Document.id)
 Index("ix_documents_title_id", func.lower(Document.title), Document.id)
 Index("ix_documents_status_title_id", Document.status, func.lower(Document.title), Document.id)
-Index("ix_documents_type_title_id", func.coalesce(Document.doc_type, ""), func.lower(Document.title), Document.id)
+Index("ix_documents_type_title_id", func.coalesce(Document.doc_type, literal_column("''")), func.lower(Document.title),
+      Document.id)
 Index("ix_documents_chunks_id", Document.chunk_count, Document.id)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_
 from sqlalchemy.orm import Session
 
 from app.db.library import Document
@@ -54,7 +54,9 @@ class Sort:
 
 
 TITLE = func.lower(Document.title)
-TYPE = func.coalesce(Document.doc_type, "")  # no NULLs: they order differently on SQLite and PostgreSQL
+# No NULLs (they order differently on SQLite and PostgreSQL); the empty string written inline, not bound,
+# or neither database would match the expression to its index.
+TYPE = func.coalesce(Document.doc_type, literal_column("''"))
 SORTS: dict[str, Sort] = {
     "updated": Sort(None, Document.updated_at, True, datetime),
     "title": Sort(None, TITLE, False, str),
@@ -146,8 +148,10 @@ def seek(session: Session, base: Select, sort: Sort, cursor: Cursor | None, limi
     if sort.lead is None:
         rows = list(session.execute(base.where(_past(sort, cursor, ascending)).order_by(*order).limit(limit)).all())
     else:
+        # The lead is fixed here, so it is left out of the order: SQLite does not see an expression
+        # (the type's coalesce) as constant under "= ?" and would sort every row of it otherwise.
         rows = list(session.execute(base.where(sort.lead == cursor.lead, _past(sort, cursor, ascending))
-                                    .order_by(*order).limit(limit)).all())
+                                    .order_by(*order[1:]).limit(limit)).all())
         if len(rows) < limit:  # the rest of this lead value is read; the next values from their start
             rows += session.execute(base.where(_after(sort.lead, cursor.lead, ascending))
                                     .order_by(*order).limit(limit - len(rows))).all()

@@ -83,3 +83,41 @@ def test_a_pdf_being_parsed_shows_page_n_of_m_and_every_page_reaches_the_job_row
     assert written[-1] == ("chunk", 0, 0)  # then the text is chunked
     done = client.get(f"/documents/{doc_id}/row").text
     assert 'data-state="ready"' in done and "of 9)" not in done
+
+
+def test_page_counts_are_spaced_but_each_stage_starts_and_ends_on_the_row(web_services):
+    """A thousand-page PDF is not a thousand commits: within WRITE_EVERY_S only the first and the
+    last report of a stage reach the row, and a job no longer running is never written."""
+    from app.library.documents import new_document
+
+    with web_services.session() as session:
+        doc = new_document("/nowhere/spaced.pdf", "spaced.pdf")
+        session.add(doc)
+        session.flush()
+        job = IngestJob(document_id=doc.id, status="running", stage="parse")
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    now = [0.0]
+    pages = parse_progress.JobPages(web_services.session, job_id, every_s=0.5, clock=lambda: now[0])
+
+    def row() -> tuple:
+        with web_services.session() as session:
+            job = session.get(IngestJob, job_id)
+            return job.stage, job.pages_done, job.pages_total
+
+    pages("parse", 0, 1000)
+    assert row() == ("parse", 0, 1000)
+    pages("parse", 1, 1000)
+    assert row() == ("parse", 0, 1000)  # 0 s later: not written
+    now[0] = 0.6
+    pages("parse", 2, 1000)
+    assert row() == ("parse", 2, 1000)
+    pages("parse", 1000, 1000)
+    assert row() == ("parse", 1000, 1000)  # the last page, however soon
+    pages("ocr", 0, 3)
+    assert row() == ("ocr", 0, 3)  # a new stage, however soon
+    with web_services.session() as session:
+        session.get(IngestJob, job_id).status = "cancelled"
+    pages("ocr", 3, 3)
+    assert row() == ("ocr", 0, 3)  # final: left alone
