@@ -16,7 +16,9 @@ from ingest import offline  # noqa: F401  (sets the offline environment before u
 from ingest.document import Block, ParsedDocument
 from ingest.errors import CorruptDocumentError, EncryptedDocumentError, IngestError, NoTextError
 from ingest.html_text import skip_narrative_check
-from ingest.pdf_pages import PageCounter, PageProgress, counting_pages, no_pages
+from ingest.page_progress import (
+    PageCounter, PageProgress, SlideCounter, counting_pdf_pages, counting_slides, no_pages,
+)
 from ingest.sniff import FileKind
 
 log = logging.getLogger(__name__)
@@ -45,14 +47,15 @@ def read_text(path: Path) -> str:
 def parse(
     path: Path, kind: FileKind, ocr_languages: str = "eng", progress: PageProgress = no_pages
 ) -> ParsedDocument:
-    """``progress`` hears a PDF's pages as they are read: ("parse", n, m) from its text layer, then
-    ("ocr", j, k) for the k pages without one (``ingest.pdf_pages``); other types report nothing."""
+    """``progress`` hears pages as they are read (``ingest.page_progress``): a PDF's ("parse", n, m)
+    from its text layer, then ("ocr", j, k) for the k pages without one; a deck's slides as
+    ("parse", n, m). Other types have no pages and report nothing."""
     try:
         if kind.kind == "pdf":
             return _parse_pdf(path, ocr_languages, progress)
         if kind.kind == "csv":
             return _parse_csv(read_text(path))
-        elements = _partition(path, kind)
+        elements = _partition(path, kind, progress)
     except IngestError:
         raise
     except Exception as exc:  # parsers raise anything; the owner needs one clear line
@@ -68,7 +71,7 @@ def parse(
 NO_LANGUAGE_DETECTION = [""]  # unstructured's marker; we never read the language metadata it would add
 
 
-def _partition(path: Path, kind: FileKind) -> list:
+def _partition(path: Path, kind: FileKind, progress: PageProgress) -> list:
     skip_narrative_check()
     options = {"languages": NO_LANGUAGE_DETECTION}
     if kind.kind == "docx":
@@ -78,7 +81,8 @@ def _partition(path: Path, kind: FileKind) -> list:
     if kind.kind == "pptx":
         from unstructured.partition.pptx import partition_pptx
 
-        return partition_pptx(filename=str(path), **options)
+        with counting_slides(SlideCounter(progress)):
+            return partition_pptx(filename=str(path), **options)
     if kind.kind == "html":
         from unstructured.partition.html import partition_html
 
@@ -193,7 +197,7 @@ def _parse_pdf(path: Path, ocr_languages: str, progress: PageProgress) -> Parsed
     pages = _pdf_page_count(path)
     reading = PageCounter(progress, "parse", pages)
     reading.start()
-    with counting_pages(reading.reached):
+    with counting_pdf_pages(reading.reached):
         elements = partition_pdf(filename=str(path), strategy="fast")
     reading.finish()  # a PDF unstructured finds too complex is not walked: its pages go to OCR below
     text_pages = {e.metadata.page_number for e in elements if e.text.strip()}

@@ -21,7 +21,7 @@ from ingest.encoders import DenseEncoder
 from ingest.errors import NoTextError
 from ingest.offline import use_local_spacy
 from ingest.parse import parse
-from ingest.pdf_pages import PageProgress, no_pages
+from ingest.page_progress import PageProgress, no_pages
 from ingest.sniff import FileKind, sniff
 
 
@@ -56,7 +56,7 @@ def prepare_chunks(
     progress: PageProgress = no_pages,
 ) -> PreparedDocument:
     """``name``: the original file name (the stored copy has none), a tie-breaker for text types.
-    ``progress`` hears a PDF's pages as they are read ("parse" and "ocr", n of m), then ("chunk", 0, 0)
+    ``progress`` hears a PDF's or a deck's pages as they are read ("parse" and "ocr", n of m), then ("chunk", 0, 0)
     when the text is being cleaned and chunked: what a library row shows while a file is prepared."""
     use_local_spacy(config.models_dir)
     kind = sniff(path, config.max_unpacked_bytes, name)

@@ -1,5 +1,6 @@
-"""A PDF's pages are reported as they are read: "page n of m" from the text layer, in order, up to
-m of m and while unstructured is still reading, then the scanned pages as OCR finishes them."""
+"""Pages are reported as they are read: a PDF's "page n of m" from the text layer, in order, up to
+m of m and while unstructured is still reading, then its scanned pages as OCR finishes them; a
+PowerPoint deck's slides the same way."""
 
 from __future__ import annotations
 
@@ -34,6 +35,24 @@ def heard(models_dir, monkeypatch) -> list[tuple]:
         return elements
 
     monkeypatch.setattr(updf, "partition_pdf", marked)
+    return events
+
+
+@pytest.fixture
+def heard_deck(models_dir, monkeypatch) -> list[tuple]:
+    """Every report, and a marker where unstructured's read of the whole deck returned."""
+    import unstructured.partition.pptx as upptx
+
+    use_local_spacy(models_dir)
+    events: list[tuple] = []
+    real = upptx.partition_pptx
+
+    def marked(*args, **kwargs):
+        elements = real(*args, **kwargs)
+        events.append(("deck read returned",))
+        return elements
+
+    monkeypatch.setattr(upptx, "partition_pptx", marked)
     return events
 
 
@@ -74,3 +93,36 @@ def test_files_without_pages_report_nothing(heard, tmp_path):
     parse(note, sniff(note, 10**9), progress=lambda *report: heard.append(report))
 
     assert heard == []
+
+
+def _deck(path: Path, blank_after: int | None = None) -> Path:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for n in range(1, 8):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = f"Quarter review, part {n}"
+        slide.placeholders[1].text = f"The canteen served {n * 100} meals a day in part {n}."
+        if n == blank_after:
+            deck.slides.add_slide(deck.slide_layouts[6])  # nothing on it: it ends with the slide after it
+    deck.save(str(path))
+    return path
+
+
+def test_a_deck_reports_every_slide_in_order_while_it_is_read(heard_deck, tmp_path):
+    path = _deck(tmp_path / "review.pptx")
+
+    doc = parse(path, sniff(path, 10**9), progress=lambda *report: heard_deck.append(report))
+
+    assert "part 7" in " ".join(b.text for b in doc.blocks)
+    assert heard_deck == [("parse", n, 7) for n in range(8)] + [("deck read returned",)], \
+        "each slide once, in order, reaching 7 of 7 before the read returns"
+
+
+def test_a_deck_with_an_empty_slide_still_counts_up_to_all_of_them(heard_deck, tmp_path):
+    path = _deck(tmp_path / "review.pptx", blank_after=7)
+
+    parse(path, sniff(path, 10**9), progress=lambda *report: heard_deck.append(report))
+
+    counts = [n for _, n, m in heard_deck[:-1]]
+    assert counts == sorted(set(counts)) and heard_deck[-2] == ("parse", 8, 8)
