@@ -300,7 +300,10 @@ class JobRunner:
         self.writer.write(doc.fields, doc.prepared.chunks[start:end], dense, sparse)
         doc.written = end
         with self.services.session() as session:
-            session.get(IngestJob, doc.job_id).chunks_done = end
+            job = session.get(IngestJob, doc.job_id)
+            job.chunks_done = end
+            if end == len(doc.texts):  # every chunk is in: the old version's points go, then the flush
+                job.stage = "index"
         if end == len(doc.texts):
             # durable at the batch's flush, before _finish marks the document ready
             self.writer.drop_other_versions(doc.fields, flush=False)

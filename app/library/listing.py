@@ -143,7 +143,8 @@ class Progress:
     doc_id: str
     title: str
     source: str
-    state: str  # queued | parsing | chunking | embedding | cancelling | ready | failed | unchanged | cancelled
+    # queued | parsing | chunking | embedding | indexing | cancelling | ready | failed | unchanged | cancelled
+    state: str
     chunks_done: int
     chunks_total: int
     elapsed_s: float | None
@@ -186,7 +187,7 @@ def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = Non
             state = "cancelling"
         elif job.status == "running":
             stage = job.stage
-            state = {"embed": "embedding", "chunk": "chunking"}.get(stage or "", "parsing")
+            state = {"embed": "embedding", "chunk": "chunking", "index": "indexing"}.get(stage or "", "parsing")
             if stage in ("parse", "ocr"):
                 pages_done, pages_total = job.pages_done or 0, job.pages_total or 0
         elif job.status == "done":
@@ -333,8 +334,13 @@ class DocumentView:
 
     @property
     def pending(self) -> bool:
-        """A job is queued or running (so there is something to cancel)."""
+        """A job is queued or running and can still stop (so there is something to cancel)."""
         return self.progress.state in ("queued", "parsing", "chunking", "embedding")
+
+    @property
+    def busy(self) -> bool:
+        """A job is queued or running, including its last step, which a cancel no longer stops."""
+        return self.pending or self.progress.state == "indexing"
 
 
 def document_view(session: Session, user: User, data_dir, doc_id: str, max_chunks: int = 200) -> DocumentView:

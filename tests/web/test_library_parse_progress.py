@@ -14,6 +14,7 @@ from pypdf import PdfReader, PdfWriter
 from app.accounts.actions import set_group_owner
 from app.accounts.actor import Actor
 from app.accounts.directory import add_user
+from app.db.base import utcnow
 from app.db.library import IngestJob
 from app.library import parse_progress
 from tests.web.conftest import PASSWORD, csrf_of, login
@@ -121,3 +122,35 @@ def test_page_counts_are_spaced_but_each_stage_starts_and_ends_on_the_row(web_se
         session.get(IngestJob, job_id).status = "cancelled"
     pages("ocr", 3, 3)
     assert row() == ("ocr", 0, 3)  # final: left alone
+
+
+@pytest.mark.parametrize("stage, pages, chunks, says", [
+    ("parse", (0, 0), (0, 0), "parsing"),  # waiting for the parser, or a file without pages
+    ("parse", (4, 9), (0, 0), "parsing (page 4 of 9)"),
+    ("ocr", (1, 2), (0, 0), "parsing (OCR: page 1 of 2 scanned pages)"),
+    ("chunk", (0, 0), (0, 0), "chunking"),
+    ("embed", (0, 0), (64, 300), "embedding 64 of 300 chunks"),
+    ("index", (0, 0), (300, 300), "indexing: 300 chunks written"),
+])
+def test_each_stage_of_a_running_job_reads_as_what_it_is_doing(client, web_services, stage, pages, chunks, says):
+    from app.library.documents import new_document
+
+    with web_services.session() as session:
+        doc = new_document(f"/nowhere/stage-{stage}-{pages[0]}.pdf", f"stage-{stage}.pdf")
+        doc.status = "processing"
+        session.add(doc)
+        session.flush()
+        job = IngestJob(document_id=doc.id, status="running", stage=stage, pages_done=pages[0],
+                        pages_total=pages[1], chunks_done=chunks[0], chunks_total=chunks[1],
+                        worker_id="another-host:1:test", heartbeat_at=utcnow())  # a live worker elsewhere holds it
+        session.add(job)
+        session.flush()
+        doc_id, job_id = doc.id, job.id
+    try:
+        assert login(client, "ivar").status_code == 303
+        row = client.get(f"/documents/{doc_id}/row").text
+        assert says in row and "hx-get" in row
+        assert ("Cancel" in row) == (stage != "index")  # the last step is past stopping: no button that cannot work
+    finally:
+        with web_services.session() as session:  # settled, so no worker ever takes it over
+            session.get(IngestJob, job_id).status = "cancelled"
