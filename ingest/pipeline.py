@@ -56,8 +56,10 @@ def prepare_chunks(
     progress: PageProgress = no_pages,
 ) -> PreparedDocument:
     """``name``: the original file name (the stored copy has none), a tie-breaker for text types.
-    ``progress`` hears a PDF's or a deck's pages as they are read ("parse" and "ocr", n of m), then ("chunk", 0, 0)
-    when the text is being cleaned and chunked: what a library row shows while a file is prepared."""
+    ``progress`` hears ("parse", 0, 0) when the file's parse starts, a PDF's or a deck's pages as they
+    are read ("parse" and "ocr", n of m), then ("chunk", 0, 0) when the text is being cleaned and
+    chunked: what a library row shows while a file is prepared."""
+    progress("parse", 0, 0)  # this file's parse starts now (until then it waits behind the others)
     use_local_spacy(config.models_dir)
     kind = sniff(path, config.max_unpacked_bytes, name)
     parsed = parse(path, kind, config.ocr_languages, progress)

@@ -195,7 +195,8 @@ class JobRunner:
             if job.cancel_requested_at is not None:
                 return None
             job.status, job.started_at, job.error = "running", utcnow(), None  # claimed: attempts counted then
-            job.stage, job.pages_done, job.pages_total = "parse", 0, 0  # pages: from this attempt's parse
+            # "wait": parsed in order behind the documents ahead of it; its parse says "parse" when it starts
+            job.stage, job.pages_done, job.pages_total = "wait", 0, 0
             if doc.status != "ready":  # a previous version, if any, is what readers get until this one is done
                 doc.status = "processing"
             return Path(doc.stored_path), doc.source

@@ -187,7 +187,8 @@ def progress_of(doc: Document, job: IngestJob | None, now: datetime | None = Non
             state = "cancelling"
         elif job.status == "running":
             stage = job.stage
-            state = {"embed": "embedding", "chunk": "chunking", "index": "indexing"}.get(stage or "", "parsing")
+            state = {"wait": "queued", "embed": "embedding", "chunk": "chunking",  # wait: claimed, parsed next
+                     "index": "indexing"}.get(stage or "", "parsing")
             if stage in ("parse", "ocr"):
                 pages_done, pages_total = job.pages_done or 0, job.pages_total or 0
         elif job.status == "done":

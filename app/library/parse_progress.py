@@ -5,8 +5,8 @@ thread; ``JobPages`` writes that onto the job row the library's progress rows
 poll (``app.library.listing.progress_of``), so a reload or another tab reads the
 same page numbers. Writes are spaced (a 1,000-page PDF's text layer is read in
 seconds, and a commit per page would cost more than the page), but the first
-report of a stage and its last page are always written, so a row never skips
-"m of m" and a stage never shows a stale count.
+report of a stage (or of a new page total) and its last page are always
+written, so a row never skips "m of m" and a stage never shows a stale count.
 
 Only a running job is written: a job another worker took over (its heartbeat
 went stale) or one already final is left alone. A write that fails (a busy
@@ -38,13 +38,13 @@ class JobPages:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.session, self.job_id, self.clock = session, job_id, clock
         self.every_s = WRITE_EVERY_S if every_s is None else every_s
-        self.stage: str | None = None
+        self.written: tuple[str, int] | None = None  # (stage, total) last written
         self.written_at = float("-inf")
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = self.clock()
         last_of_stage = done >= total
-        if stage == self.stage and not last_of_stage and now - self.written_at < self.every_s:
+        if (stage, total) == self.written and not last_of_stage and now - self.written_at < self.every_s:
             return
         try:
             with self.session() as session:
@@ -54,4 +54,4 @@ class JobPages:
         except Exception:  # the next report tries again; the parse goes on
             log.warning("could not record the progress of ingest job %s", self.job_id, exc_info=True)
             return
-        self.stage, self.written_at = stage, now
+        self.written, self.written_at = (stage, total), now

@@ -80,7 +80,8 @@ def test_a_pdf_being_parsed_shows_page_n_of_m_and_every_page_reaches_the_job_row
     run_queued_jobs(web_app, web_services)
 
     pages = [w for w in written if w[0] == "parse"]
-    assert pages == [("parse", n, 9) for n in range(10)], "every page, in order, up to 9 of 9"
+    assert pages == [("parse", 0, 0)] + [("parse", n, 9) for n in range(10)], \
+        "its parse starting, then every page, in order, up to 9 of 9"
     assert written[-1] == ("chunk", 0, 0)  # then the text is chunked
     done = client.get(f"/documents/{doc_id}/row").text
     assert 'data-state="ready"' in done and "of 9)" not in done
@@ -107,7 +108,9 @@ def test_page_counts_are_spaced_but_each_stage_starts_and_ends_on_the_row(web_se
             job = session.get(IngestJob, job_id)
             return job.stage, job.pages_done, job.pages_total
 
-    pages("parse", 0, 1000)
+    pages("parse", 0, 0)  # the parse starts
+    assert row() == ("parse", 0, 0)
+    pages("parse", 0, 1000)  # and knows its pages at once: written, however soon
     assert row() == ("parse", 0, 1000)
     pages("parse", 1, 1000)
     assert row() == ("parse", 0, 1000)  # 0 s later: not written
@@ -125,7 +128,8 @@ def test_page_counts_are_spaced_but_each_stage_starts_and_ends_on_the_row(web_se
 
 
 @pytest.mark.parametrize("stage, pages, chunks, says", [
-    ("parse", (0, 0), (0, 0), "parsing"),  # waiting for the parser, or a file without pages
+    ("wait", (0, 0), (0, 0), "queued"),  # claimed, parsed after the files ahead of it
+    ("parse", (0, 0), (0, 0), "parsing"),  # a file without pages
     ("parse", (4, 9), (0, 0), "parsing (page 4 of 9)"),
     ("ocr", (1, 2), (0, 0), "parsing (OCR: page 1 of 2 scanned pages)"),
     ("chunk", (0, 0), (0, 0), "chunking"),
