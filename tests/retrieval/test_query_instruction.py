@@ -19,7 +19,8 @@ def test_unset_means_the_models_own_instruction(make_services, shared_encoder):
     services = make_services(encoder=None)  # loads its own encoder from the settings
     assert services.settings.query_instruction is None
     assert services.encoder.query_instruction == BGE_QUERY_INSTRUCTION
-    assert np.allclose(services.encoder.encode_queries([QUESTION]), shared_encoder.encode_queries([QUESTION]), atol=1e-5)
+    expected = shared_encoder.encode_queries([QUESTION])
+    assert np.allclose(services.encoder.encode_queries([QUESTION]), expected, atol=1e-5)
     assert model_ids(services)["query_instruction"] == BGE_QUERY_INSTRUCTION
 
 
