@@ -288,6 +288,7 @@ def eval_export_feedback(
 def eval_answers(
     dataset_dir: Path = typer.Argument(..., help="BEIR folder with answers.jsonl (gold answer strings)"),
     limit: Optional[int] = typer.Option(50, "--limit", min=1, help="first N judged questions"),
+    offset: int = typer.Option(0, "--offset", min=0, help="skip this many judged questions first (a second slice)"),
     as_user: Optional[str] = typer.Option(
         None, "--as", help="ask as this user (answers are then stored); default: public documents only"
     ),
@@ -313,7 +314,7 @@ def eval_answers(
 
         with cli_errors():
             for one in modes:
-                reports.append(run_answer_eval(services, dataset_dir, limit, as_user, on_progress, one))
+                reports.append(run_answer_eval(services, dataset_dir, limit, as_user, on_progress, one, offset=offset))
     if as_json:
         docs = [{**r.summary(), "per_question": [o.__dict__ for o in r.outcomes]} for r in reports]
         emit_json(docs[0] if len(docs) == 1 else {"modes": {r.backend if r.backend == "extractive" else "generative": d

@@ -117,15 +117,18 @@ def summarise(dataset: str, collection: str, outcomes: list[QuestionOutcome], mo
 
 def run_answer_eval(
     services: Services, dataset_dir: Path, limit: int | None = None, as_user: str | None = None,
-    progress: Progress = no_progress, mode: str | None = None,
+    progress: Progress = no_progress, mode: str | None = None, *, offset: int = 0,
 ) -> AnswerEvalReport:
-    """``mode``: "generative" or "extractive"; None follows the ``answer_mode`` setting."""
+    """``mode``: "generative" or "extractive"; None follows the ``answer_mode`` setting.
+
+    ``offset`` skips that many judged questions first, so a setting chosen on one slice
+    (``--limit 200``) can be read on the next (``--offset 200 --limit 200``)."""
     from app.accounts.directory import acl_tokens, get_user
     from eval.beir import DatasetError, load_beir
     from app.evaluation.collections import ensure_collection
     from retrieval.schema import PUBLIC_TOKEN
 
-    dataset = load_beir(dataset_dir, limit=limit)
+    dataset = load_beir(dataset_dir, limit=None if limit is None else offset + limit)
     if not dataset.answers:
         raise DatasetError(f"{dataset_dir} has no answers.jsonl: answer quality needs gold answers")
     built = ensure_collection(services, dataset, progress)
@@ -138,7 +141,7 @@ def run_answer_eval(
     try:
         searcher = services.searcher_for(index, services.search_profile(built.name))
         service = AnswerService(services, searcher=searcher, mode=mode, dataset_collection=True)
-        ids = [q for q in dataset.query_ids if dataset.answers.get(q)]
+        ids = [q for q in dataset.query_ids if dataset.answers.get(q)][offset:]
 
         async def run_all() -> list[QuestionOutcome]:  # one event loop: the vLLM engine lives on it
             outcomes = []

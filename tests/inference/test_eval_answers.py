@@ -98,6 +98,10 @@ def test_extractive_answers_are_measured_through_the_same_harness(tmp_path, make
     assert report.backend == "extractive" and services.loaded_generator is None  # no model was loaded
     assert report.answer_recall == 1.0 and report.citation_precision == 1.0  # each quote holds its gold answer
     assert report.unsupported_share == 0.0 and report.not_found_rate == 0.0
+    # a second slice: the judged questions after the first ``offset`` (a setting tuned on one slice, read on the next)
+    later = run_answer_eval(services, folder, limit=1, mode="extractive", offset=1)
+    assert [o.id for o in later.outcomes] == ["q2"] and later.collection == report.collection
+    assert [o.id for o in run_answer_eval(services, folder, mode="extractive", offset=2).outcomes] == ["q3"]
 
 
 def test_eval_answers_prints_one_json_document_per_question_from_the_shell(tmp_path, models_dir, monkeypatch):
@@ -113,6 +117,10 @@ def test_eval_answers_prints_one_json_document_per_question_from_the_shell(tmp_p
     report = json.loads(result.stdout)
     assert report["backend"] == "extractive" and report["questions"] == 3 and report["answer_recall"] == 1.0
     assert [q["id"] for q in report["per_question"]] == ["q1", "q2", "q3"]
+    sliced = CliRunner().invoke(app, ["eval", "answers", str(folder), "--mode", "extractive", "--offset", "1",
+                                      "--limit", "1", "--json"])
+    assert sliced.exit_code == 0, sliced.output
+    assert [q["id"] for q in json.loads(sliced.stdout)["per_question"]] == ["q2"]
     assert all(q["answer_hit"] and q["citations_correct"] == q["citations"] > 0 for q in report["per_question"])
     refused = CliRunner().invoke(app, ["eval", "answers", str(folder), "--mode", "poetic"])
     assert refused.exit_code == 1 and "unknown mode" in refused.output

@@ -6,7 +6,7 @@ Real cross-encoder (the ms-marco MiniLM the product ships), real passages.
 from __future__ import annotations
 
 from inference.citations import parse_citations
-from inference.extractive import ExtractiveSettings, extract_answer, split_sentences
+from inference.extractive import MAX_CHARS, ExtractiveSettings, extract_answer, split_clauses, split_sentences
 from inference.prompting import Passage
 
 HANDBOOK = Passage(
@@ -90,7 +90,7 @@ def test_passages_the_search_already_reranked_are_not_scored_again(cross_encoder
     reusing = CountingScorer(cross_encoder)
     second = extract_answer(question, passages, reusing, passage_logits=whole)
     assert second.text == first.text
-    assert len(reusing.pairs) == second.candidates == len(scoring_all.pairs) - len(passages)
+    assert len(reusing.pairs) == len(scoring_all.pairs) - len(passages)
     assert all(text not in {p.text for p in passages} for _, text in reusing.pairs)
 
 
@@ -105,7 +105,8 @@ def test_only_the_sentences_sharing_the_questions_words_are_scored(cross_encoder
     answer = extract_answer(question, [HANDBOOK, filler], counting, ExtractiveSettings(max_candidates=3))
     assert "25 days of paid vacation per calendar year [1]." in answer.text
     assert answer.candidates == 33  # every candidate is counted, 3 are scored (ties keep the search's order)
-    assert len([t for _, t in counting.pairs if t.startswith("Leave handbook. ")]) == 3
+    # 3 shortlisted, each read alone and after the sentence before it (the first after its heading)
+    assert len([t for _, t in counting.pairs if t.startswith("Leave handbook. ")]) == 6
     assert filler.text not in {t for _, t in counting.pairs} and HANDBOOK.text in {t for _, t in counting.pairs}
 
 
@@ -125,3 +126,57 @@ def test_each_whole_passage_is_scored_on_its_own_never_padded_in_a_batch(cross_e
     assert "25 days of paid vacation per calendar year [1]." in answer.text
     whole = [batch for batch in calls if set(batch) & {HANDBOOK.text, BADGES.text}]
     assert sorted(whole) == sorted([[HANDBOOK.text], [BADGES.text]])
+
+
+def test_a_sentence_too_long_to_quote_whole_is_offered_by_its_clauses(cross_encoder):
+    # issue 17 (quality): this 432-character SQuAD sentence held the answer to seven questions and was dropped
+    text = ("Concerns were raised over whether Levi's Stadium's field was of a high enough quality to host a Super "
+            "Bowl; during the inaugural season, the field had to be re-sodded multiple times due to various issues, "
+            "and during a week 6 game earlier in the 2015 season, a portion of the turf collapsed under Baltimore "
+            "Ravens kicker Justin Tucker, causing him to slip and miss a field goal, although the field has not had "
+            "any major issues since.")
+    assert len(text) > MAX_CHARS
+    pieces = [text[a:b] for a, b in split_clauses(text, 0, len(text))]
+    assert pieces == [  # cut at the semicolon; what follows fits whole
+        "Concerns were raised over whether Levi's Stadium's field was of a high enough quality to host a Super Bowl",
+        text[text.index("during the inaugural"):],
+    ]
+    # no semicolon: cut at commas, neighbouring clauses joined again while they fit
+    long = ", ".join(f"clause number {i} of a sentence that goes on and on" for i in range(12)) + "."
+    assert all(len(long[a:b]) <= MAX_CHARS for a, b in split_clauses(long, 0, len(long)))
+    assert len(split_clauses(long, 0, len(long))) == 2
+    assert split_clauses("A short sentence.", 0, 17) == [(0, 17)]
+    answer = extract_answer("Which kicker slipped when the turf collapsed at Levi's Stadium?",
+                            [Passage(n=1, title="Super Bowl 50", text=text)], cross_encoder)
+    assert "Baltimore Ravens kicker Justin Tucker" in answer.text
+    assert all(text[s.start:s.end] == s.text and len(s.text) <= MAX_CHARS for s in answer.picked)
+
+
+def test_a_sentence_is_read_after_the_one_before_it(cross_encoder):
+    # "The $1.2 billion stadium" is Levi's Stadium only in the light of the sentence before it (SQuAD dev:
+    # read alone it scored too low to be quoted, and the question was answered "not found")
+    text = ("On May 21, 2013, NFL owners at their spring meetings in Boston voted and awarded the game to Levi's "
+            "Stadium. The $1.2 billion stadium opened in 2014. It is the first Super Bowl held in the San Francisco "
+            "Bay Area since Super Bowl XIX in 1985.")
+    passage = Passage(n=1, title="Super Bowl 50", doc_id="d7", text=text)
+    question = "How much did Levi's Stadium cost to build?"
+    counting = CountingScorer(cross_encoder)
+    answer = extract_answer(question, [passage], counting, ExtractiveSettings(min_score=0.5))
+    assert answer.text == "The $1.2 billion stadium opened in 2014 [1]."
+    assert ("Super Bowl 50. On May 21, 2013, NFL owners at their spring meetings in Boston voted and awarded the game "
+            "to Levi's Stadium. The $1.2 billion stadium opened in 2014.") in [t for _, t in counting.pairs]
+    alone = extract_answer(question, [passage], cross_encoder, ExtractiveSettings(min_score=0.5, reread_best=0))
+    assert alone.not_found  # read alone, "the stadium" could be any
+
+
+def test_only_the_best_few_sentences_are_read_a_second_time(cross_encoder):
+    # issue 17 (latency): re-reading every shortlisted sentence cost 1.6x the extract step and changed
+    # no answer against re-reading the best six
+    counting = CountingScorer(cross_encoder)
+    answer = extract_answer("How many vacation days do permanent employees get per year?", [HANDBOOK], counting,
+                            ExtractiveSettings(reread_best=1))
+    assert answer.text.startswith("Permanent employees receive 25 days of paid vacation per calendar year [1].")
+    sentences = [t for _, t in counting.pairs if t.startswith("Leave handbook. ")]
+    assert len(sentences) == 3 + 1  # three candidates read alone, the best one again after its heading
+    assert "Leave handbook. # Vacation Permanent employees receive 25 days of paid vacation per calendar year." \
+        in sentences
