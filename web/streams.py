@@ -46,7 +46,7 @@ class PendingQuestions:
     A user may have ``per_user`` tickets not yet redeemed: an answer starts when its
     question is posted, so posting without ever reading must not start work without end."""
 
-    def __init__(self, per_user: int = 4) -> None:
+    def __init__(self, per_user: int = 8) -> None:
         self.per_user = per_user
         self._items: dict[str, tuple[PendingQuestion, Relay]] = {}
         self._lock = threading.Lock()
