@@ -41,6 +41,7 @@ class ModeResult:
     latency_p50_ms: float
     latency_p95_ms: float
     rankings: dict[str, dict[str, float]] = field(repr=False)
+    latencies_ms: list[float] = field(default_factory=list, repr=False)  # per query, for the distribution
 
     def summary(self) -> dict:
         return {**self.metrics, "latency_p50_ms": self.latency_p50_ms, "latency_p95_ms": self.latency_p95_ms}
@@ -118,7 +119,7 @@ def run_mode(
         mode=label or profile.label, profile=profile, metrics=metrics,
         latency_p50_ms=round(float(np.percentile(latencies, 50)), 2) if latencies else 0.0,
         latency_p95_ms=round(float(np.percentile(latencies, 95)), 2) if latencies else 0.0,
-        rankings=rankings,
+        rankings=rankings, latencies_ms=[round(v, 2) for v in latencies],
     )
 
 

@@ -1,4 +1,5 @@
-"""A line chart as an SVG string: recall@k curves per mode, drawn on the server.
+"""Line charts as SVG strings, drawn on the server: recall@k curves per mode, and
+distributions (per-query scores, latency) as the share of queries in each bin.
 
 Plain SVG (no matplotlib figure, no script, no ``style`` attribute) so a page can
 inline it under a strict Content-Security-Policy and a test can read its numbers.
@@ -7,15 +8,17 @@ Every value shown comes from the caller; text is escaped here.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from html import escape
-from typing import Mapping
+from typing import Mapping, Sequence
 
 COLOURS = ("#2f5bd3", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#4b5563")
 WIDTH, HEIGHT = 560, 300
 LEFT, RIGHT, TOP, BOTTOM = 48, 150, 16, 40
 
 
-def line_chart(series: Mapping[str, Mapping[int, float]], title: str, x_label: str = "k",
+def line_chart(series: Mapping[str, Mapping[float, float]], title: str, x_label: str = "k",
                y_label: str = "recall") -> str:
     """One polyline per series over the union of x values (placed evenly, labelled), y from 0 to 1."""
     xs = sorted({x for points in series.values() for x in points})
@@ -68,3 +71,26 @@ def recall_curves(metrics_by_mode: Mapping[str, Mapping[str, float]], prefix: st
                if name.startswith(prefix) and name[len(prefix):].isdigit()}
         for mode, metrics in metrics_by_mode.items()
     }
+
+
+def distribution(values: Sequence[float], edges: Sequence[float]) -> dict[float, float]:
+    """The share of ``values`` in each bin ``[edges[i], edges[i+1])`` (the last bin takes what is above),
+    keyed by the bin's lower edge. Shares, not counts, so modes and runs of any size share one y axis."""
+    if not values:
+        return {}
+    counts = [0] * len(edges)
+    for v in values:
+        i = bisect_right(edges, v) - 1
+        counts[max(0, min(i, len(edges) - 1))] += 1
+    return {edge: round(c / len(values), 4) for edge, c in zip(edges, counts)}
+
+
+def latency_edges(values: Sequence[float], bins: int = 10) -> list[float]:
+    """``bins`` equal bins from 0 to a round number at or above the 99th percentile (a slow
+    outlier lands in the last bin instead of squashing every other one)."""
+    if not values:
+        return []
+    ordered = sorted(values)
+    top = ordered[min(len(ordered) - 1, int(0.99 * (len(ordered) - 1)))]
+    step = max(1, math.ceil(top / bins))
+    return [step * i for i in range(bins)]

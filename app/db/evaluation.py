@@ -68,6 +68,7 @@ class EvalResult(Base):
     latency_p95_ms: Mapped[float] = mapped_column(Float, default=0.0)
     # query id -> {doc id: score}, best first; in a run of kind "answers": query id -> that question's numbers
     rankings: Mapped[dict] = mapped_column(JSON)
+    latencies_ms: Mapped[list | None] = mapped_column(JSON)  # each query's search, for the latency plot (0017)
 
     run: Mapped[EvalRun] = relationship(back_populates="results")
 

@@ -163,8 +163,8 @@ def drilldown(services: Services, run_id: int, query_id: str, mode: str | None, 
     )
 
 
-def query_rows(run: EvalRun, limit: int = 200) -> list[dict]:
-    """The run's query ids with each mode's nDCG@10, worst first: where a drill-down starts."""
+def per_query_scores(run: EvalRun) -> dict[str, dict[str, float]]:
+    """Each mode's nDCG@10 per query id (a mode ranx cannot score gets none)."""
     from eval.metrics import per_query
 
     qrels = run.qrels or {}
@@ -174,6 +174,13 @@ def query_rows(run: EvalRun, limit: int = 200) -> list[dict]:
             per_mode[r.mode] = per_query(qrels, {q: r.rankings.get(q) or {"": 0.0} for q in qrels}) if qrels else {}
         except (ValueError, KeyError, AssertionError):  # ranx refuses a ranking it cannot score: no number shown
             per_mode[r.mode] = {}
+    return per_mode
+
+
+def query_rows(run: EvalRun, limit: int = 200, per_mode: dict[str, dict[str, float]] | None = None) -> list[dict]:
+    """The run's query ids with each mode's nDCG@10, worst first: where a drill-down starts."""
+    qrels = run.qrels or {}
+    per_mode = per_query_scores(run) if per_mode is None else per_mode
     rows = [{"query": q, "scores": {m: per_mode[m].get(q) for m in per_mode}} for q in qrels]
     first = run.results[0].mode if run.results else None
     rows.sort(key=lambda r: (r["scores"].get(first) if r["scores"].get(first) is not None else 1.0, r["query"]))

@@ -74,7 +74,7 @@ def save_run(
             run.results.append(
                 EvalResult(
                     mode=r.mode, profile=r.profile.as_dict(), metrics=r.metrics, latency_p50_ms=r.latency_p50_ms,
-                    latency_p95_ms=r.latency_p95_ms, rankings=r.rankings,
+                    latency_p95_ms=r.latency_p95_ms, rankings=r.rankings, latencies_ms=r.latencies_ms or None,
                 )
             )
         session.add(run)

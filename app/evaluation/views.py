@@ -18,11 +18,11 @@ from app.db.evaluation import EvalRun
 from app.db.library import IndexCollection
 from app.evaluation.gate import DEFAULT_TOLERANCE, GateResult, baselines, judge
 from app.evaluation.background import ANSWER_METRICS
-from app.evaluation.drilldown import query_rows
+from app.evaluation.drilldown import per_query_scores, query_rows
 from app.evaluation.runs import load_results
 from app.services import Services
 from eval.metrics import per_query, significance
-from eval.svg import line_chart, recall_curves
+from eval.svg import distribution, latency_edges, line_chart, recall_curves
 
 COMPARED = ("ndcg@10", "recall@10", "precision@10", "mrr@10")
 
@@ -69,6 +69,7 @@ def run_view(services: Services, run_id: int) -> dict:
         bases = baselines(session)
         ks = list(run.ks)
         answers = run.kind == "answers"
+        scores = {} if answers else per_query_scores(run)
         names = list(ANSWER_METRICS) if answers else _k_metric_names(ks) + ["mrr@10"]
         columns = [c for c in names if any(c in x.metrics for x in run.results)]
         rows = [{"mode": x.mode, "metrics": x.metrics, "p50": x.latency_p50_ms, "p95": x.latency_p95_ms}
@@ -81,10 +82,35 @@ def run_view(services: Services, run_id: int) -> dict:
             "rows": rows, "is_baseline": bases.get(run.dataset) == run.id,
             "baseline_id": bases.get(run.dataset), "gate": gate,
             "tune": _tune_panel(session, run),
-            "query_rows": [] if answers else query_rows(run),
+            "query_rows": [] if answers else query_rows(run, per_mode=scores),
             "svg": "" if answers else line_chart(recall_curves({x.mode: x.metrics for x in run.results}),
                                                  f"recall@k per mode, run {run.id}"),
+            "score_svg": "" if answers else _score_chart(run.id, scores),
+            "latency_svg": "" if answers else _latency_chart(run),
         }
+
+
+SCORE_EDGES = [round(0.1 * i, 1) for i in range(10)]
+
+
+def _score_chart(run_id: int, scores: dict[str, dict[str, float]]) -> str:
+    """How each mode's nDCG@10 spreads over the queries: many zeros and many ones read differently
+    from one mean."""
+    series = {mode: distribution(list(per.values()), SCORE_EDGES) for mode, per in scores.items() if per}
+    if not series:
+        return ""
+    return line_chart(series, f"per-query nDCG@10 per mode, run {run_id}", x_label="nDCG@10 (bin from)",
+                      y_label="share of queries")
+
+
+def _latency_chart(run: EvalRun) -> str:
+    """Each mode's search latency over the queries (runs stored before 0017 kept only p50/p95: none)."""
+    timed = {x.mode: x.latencies_ms for x in run.results if x.latencies_ms}
+    if not timed:
+        return ""
+    edges = latency_edges([v for values in timed.values() for v in values])
+    return line_chart({mode: distribution(values, edges) for mode, values in timed.items()},
+                      f"search latency per mode, run {run.id}", x_label="ms (bin from)", y_label="share of queries")
 
 
 def _tune_panel(session, run: EvalRun) -> dict | None:

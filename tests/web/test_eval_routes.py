@@ -99,6 +99,8 @@ def test_an_evaluator_runs_compares_and_gates_in_the_browser(client):
     svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
     assert 'data-series="sparse"' in svg and 'data-series="dense"' in svg and "<polyline" in svg
     assert "<script" not in svg and "style=" not in svg
+    charts = re.findall(r'<svg[^>]*aria-label="([^"]+)"', page)
+    assert any("per-query nDCG@10" in c for c in charts) and any("search latency" in c for c in charts), charts
     assert SECRET not in page, "an eval run on a data set shows nothing of the organisation's documents"
 
     second_start = client.post("/eval/runs", data={"dataset": "tiny", "modes": ["sparse"], "ks": "1,10",
