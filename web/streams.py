@@ -43,8 +43,10 @@ class PendingQuestion:
 class PendingQuestions:
     """Tickets for answers already started, each waiting for its one reader.
 
-    A user may have ``per_user`` tickets not yet redeemed: an answer starts when its
-    question is posted, so posting without ever reading must not start work without end."""
+    A user may have ``per_user`` answers under way that nobody reads yet: an answer
+    starts when its question is posted, so posting without ever reading must not start
+    work without end. A finished answer no longer counts (its work is done; its ticket
+    waits for the browser until it expires)."""
 
     def __init__(self, per_user: int = 8) -> None:
         self.per_user = per_user
@@ -59,7 +61,8 @@ class PendingQuestions:
             now = time.monotonic()
             for key in [k for k, (p, _) in self._items.items() if now - p.created > TICKET_TTL_S]:
                 self._items.pop(key)[1].stop()
-            if sum(p.user_id == pending.user_id for p, _ in self._items.values()) >= self.per_user:
+            waiting = sum(p.user_id == pending.user_id and not r.finished for p, r in self._items.values())
+            if waiting >= self.per_user:
                 raise TooMany("Answers to your earlier questions are still waiting to be read; "
                               "open them or wait a moment before asking again.")
             self._items[ticket] = (pending, relay)
@@ -151,11 +154,17 @@ class Relay:
         self._buffer: list[tuple[str, object]] = []
         self._sink: tuple[asyncio.AbstractEventLoop, asyncio.Queue] | None = None
         self._stop = threading.Event()
+        self._finished = threading.Event()
         self._thread = threading.Thread(target=self._run, name="answer", daemon=True)
 
     def start(self) -> Relay:
         self._thread.start()
         return self
+
+    @property
+    def finished(self) -> bool:
+        """The work has ended (done, failed or stopped); its events may still be unread."""
+        return self._finished.is_set()
 
     def stop(self) -> None:
         """Stop at the next event (or before starting, if still queued for a slot)."""
@@ -198,6 +207,7 @@ class Relay:
             if slots is not None:
                 slots.give()
             self._put("done", None)
+            self._finished.set()
 
     async def events(self) -> AsyncIterator:
         """The events so far and as they come; an error the work raised is raised here."""

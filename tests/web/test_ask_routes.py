@@ -161,18 +161,27 @@ def test_the_answer_is_under_way_before_the_browser_opens_its_stream(client):
 
 
 def test_a_user_cannot_pile_up_answers_nobody_reads(client):
+    """While every answer slot is busy, a user's unread answers wait; past the limit a question
+    is refused with the reason, another user is not held up, and reading them frees the places."""
     csrf = signed_in(client, "sofie")
+    slots = client.app.state.answer_slots
+    held = [slots.try_take() for _ in range(slots.limit)]
+    assert all(held)  # nothing can finish: every posted answer stays under way
     tickets = []
-    for _ in range(client.app.state.pending.per_user):
-        r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
-        assert r.status_code == 200
-        tickets.append(re.search(r'sse-connect="([^"]+)"', r.text).group(1))
-    refused = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
-    assert refused.status_code == 429 and "still waiting to be read" in refused.text
-    signed_in(client, "bob")  # another user is not held up by sofie's
-    other = client.post("/ask", data={"csrf": csrf_of(client.get("/").text), "question": "Who owns the car park?"},
-                        headers=HX)
-    assert other.status_code == 200
+    try:
+        for _ in range(client.app.state.pending.per_user):
+            r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
+            assert r.status_code == 200
+            tickets.append(re.search(r'sse-connect="([^"]+)"', r.text).group(1))
+        refused = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
+        assert refused.status_code == 429 and "still waiting to be read" in refused.text
+        signed_in(client, "bob")  # another user is not held up by sofie's
+        other = client.post("/ask", data={"csrf": csrf_of(client.get("/").text), "question": "Who owns the car park?"},
+                            headers=HX)
+        assert other.status_code == 200
+    finally:
+        for _ in held:
+            slots.give()
     with client.stream("GET", re.search(r'sse-connect="([^"]+)"', other.text).group(1)) as s:
         "".join(s.iter_text())
     signed_in(client, "sofie")
@@ -184,6 +193,20 @@ def test_a_user_cannot_pile_up_answers_nobody_reads(client):
     assert again.status_code == 200
     with client.stream("GET", re.search(r'sse-connect="([^"]+)"', again.text).group(1)) as s:
         "".join(s.iter_text())
+
+
+def test_an_answer_that_finished_unread_does_not_count_against_its_user(client):
+    """A closed tab leaves a finished answer behind; it must not lock its user out for minutes."""
+    import time
+
+    csrf = signed_in(client, "sofie")
+    pending = client.app.state.pending
+    for _ in range(pending.per_user + 2):
+        r = client.post("/ask", data={"csrf": csrf, "question": "Where do visitors park?"}, headers=HX)
+        assert r.status_code == 200, r.text  # each finished (nobody reads) before the next one counts
+        deadline = time.monotonic() + 120
+        while any(not relay.finished for _, relay in list(pending._items.values())) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def test_without_javascript_the_form_answers_and_shows_the_conversation(client):
