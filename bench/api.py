@@ -38,18 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _web_bench():
-    """bench/web.py's helpers (free port, uvicorn thread, in-process stream, percentiles)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_web", REPO / "bench" / "web.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_web = _web_bench()
-in_process, pct, serve_ready = _web.in_process, _web.pct, _web.serve_ready
+from bench.web import in_process, pct, serve_ready  # noqa: E402  (after REPO is on the path)
 
 
 async def over_openai(client, token: str, question: str) -> tuple[float, float]:

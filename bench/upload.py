@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -54,29 +53,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PASSWORD = "bench-password-123"
-def _ingest_bench():
-    """bench/ingest.py, for its synthetic documents (one generator for both benchmarks)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_ingest", REPO / "bench" / "ingest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ingest = _ingest_bench()
-WORDS, synth_docs = _ingest.WORDS, _ingest.synth_docs
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.ingest import WORDS, synth_docs  # noqa: E402  (one generator for both benchmarks)
+from bench.web import free_port, pct  # noqa: E402
 
 
 class Served:

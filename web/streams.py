@@ -61,12 +61,19 @@ class PendingQuestions:
             now = time.monotonic()
             for key in [k for k, (p, _) in self._items.items() if now - p.created > TICKET_TTL_S]:
                 self._items.pop(key)[1].stop()
-            waiting = sum(p.user_id == pending.user_id and not r.finished for p, r in self._items.values())
-            if waiting >= self.per_user:
+            if self._under_way(pending.user_id) >= self.per_user:
                 raise TooMany("Answers to your earlier questions are still waiting to be read; "
                               "open them or wait a moment before asking again.")
             self._items[ticket] = (pending, relay)
         return ticket
+
+    def under_way(self, user_id: int) -> int:
+        """How many of the user's answers are still being worked on with nobody reading them."""
+        with self._lock:
+            return self._under_way(user_id)
+
+    def _under_way(self, user_id: int) -> int:
+        return sum(p.user_id == user_id and not r.finished for p, r in self._items.values())
 
     def redeem(self, ticket: str, user_id: int) -> tuple[PendingQuestion, Relay] | None:
         """The question and its started answer, once, for the user who asked; None otherwise."""

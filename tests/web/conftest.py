@@ -16,6 +16,9 @@ import threading
 import time
 from pathlib import Path
 
+import os
+import shutil
+
 import httpx
 import pytest
 
@@ -23,6 +26,7 @@ from app.accounts.directory import add_group, add_user
 from app.library.ingestion import IngestService
 
 PASSWORD = "correct horse battery staple"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SECRET = "BOARDSECRET9042"
 HOSTILE = (
     "# Visitor badge rules\n\n"
@@ -161,3 +165,15 @@ def sse_events(body: str) -> list[tuple[str, str]]:
         if name:
             events.append((name, "\n".join(line[6:] for line in lines if line.startswith("data: "))))
     return events
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright: one per test module (the browser tests)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()

@@ -11,31 +11,18 @@ can look at them; the README shows some.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import CHROMIUM, PASSWORD
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 SHOTS = Path(os.environ.get("INHOUSE_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots"))
 LAPTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 WAIT_MS = 120_000
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make system-deps)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def accessible(page, name: str) -> None:

@@ -15,18 +15,12 @@ from tests.web.test_browser import CHROMIUM, LAPTOP, PHONE, WAIT_MS, accessible,
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
 
-@pytest.fixture(scope="module")
-def browser(web_services):
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture(scope="module", autouse=True)
+def evaluator_and_data_set(web_services) -> None:
+    """eva, an evaluator, and a tiny BEIR folder among the server's data sets."""
     with web_services.session() as session:
         add_user(session, "eva", role="evaluator", groups=["everyone"], password=PASSWORD)
     write_tiny_beir(web_services.settings.data_dir / "datasets" / "tiny")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def start_run(page, base: str, modes: list[str]) -> str:

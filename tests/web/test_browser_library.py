@@ -20,17 +20,6 @@ pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(
                                 reason="Debian chromium is not installed (make system-deps)")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
 def test_an_admin_uploads_watches_progress_regroups_and_deletes(browser, live_url, tmp_path):
     docx = write_docx(tmp_path / "travel-policy.docx", "Travel policy",
                       {"Trains": ["Trips under six hours are taken by train, in second class."],

@@ -4,7 +4,6 @@ and the library list is paged by its Next and Previous links. axe-core and a scr
 
 from __future__ import annotations
 
-import io
 import threading
 from pathlib import Path
 
@@ -23,17 +22,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 TEXT_PDFS = [SAMPLES / "hr" / "parental-leave-policy.pdf", SAMPLES / "finance" / "expense-policy.pdf",
              SAMPLES / "it" / "information-security-sop.pdf"]  # 3 typed pages each
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def test_a_pdf_row_counts_its_pages_while_the_worker_reads_it(browser, live_url, tmp_path, monkeypatch):
